@@ -1,0 +1,518 @@
+"""Read a range-test curve: named points, a suggested learning rate, and when to refuse.
+
+Pure NumPy/SciPy (no Keras, no TensorFlow), so any recorded curve can be analysed, also one
+loaded from JSON. Input is the raw curve: ``lrs`` (positive, strictly increasing) and each
+batch's own ``losses`` (a NaN/Inf ends the usable curve: the run diverged there).
+
+How a curve is read (all in log10(lr), never against linear LR):
+
+1. Normalise the losses by their range: ``z = (loss - median) / (max - min)``. Every later
+   threshold is relative (a fraction of the descent or a multiple of the noise), so the
+   answer does not change when the losses are scaled or shifted.
+2. Smooth: a running median over 5 batches (removes single-batch spikes), then a
+   Savitzky-Golay filter (quadratic, about half a decade wide); the derivative d loss /
+   d log10(lr) comes from the same filter. Curves not evenly spaced in log(lr) (a linear
+   ramp) are resampled onto an even log grid first.
+3. Find the named points on the smoothed curve:
+   ``divergence``: first LR where the loss has risen clearly above its running minimum:
+   by half the descent so far, and by more than the noise (or turned non-finite);
+   ``minimum``: the lowest smoothed loss before the divergence;
+   ``steepest``: the most negative slope before the minimum;
+   ``descent_start``: where the loss first falls below its starting level by a tenth of
+   the whole descent.
+4. Suggest (see `suggest`) or refuse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import median_filter
+from scipy.signal import savgol_coeffs, savgol_filter
+
+__all__ = [
+    "CurvePoint",
+    "Suggestion",
+    "descent_start_point",
+    "divergence_point",
+    "loss_gradient",
+    "minimum_point",
+    "smooth_curve",
+    "steepest_point",
+    "suggest",
+]
+
+MIN_POINTS = 12
+"""Fewer finite points than this cannot be read: the suggestion is refused."""
+WINDOW_DECADES = 0.5
+"""Width of the Savitzky-Golay window, in decades of learning rate."""
+MIN_WINDOW = 7
+"""The smoothing window never has fewer points than this (nor more than the curve)."""
+POLYORDER = 2
+SPIKE_WINDOW = 5
+"""Running-median width (points) applied before the Savitzky-Golay filter."""
+DIVERGENCE_RISE = 0.5
+"""Diverged once the loss rises above its running minimum by this fraction of the descent."""
+DESCENT_FRACTION = 0.1
+"""The descent starts where the loss is this fraction of the way down."""
+NOISE_MULTIPLE = 6.0
+"""A descent (or rise) counts only when larger than this many noise SDs of the smoothed loss."""
+SUGGESTION_FRACTION = 0.5
+"""The suggestion sits this far from the steepest point to the minimum, in log(lr)."""
+
+
+# ------------------------------------------------------------------------ result types
+@dataclass(frozen=True)
+class CurvePoint:
+    """A named point of the curve.
+
+    Attributes:
+        name: "steepest", "minimum", "divergence" or "descent_start".
+        lr: the learning rate there (one of the recorded LRs).
+        loss: the smoothed loss there, in the units of the input losses.
+        index: index into the input arrays.
+        reason: one plain sentence saying what the point is.
+    """
+
+    name: str
+    lr: float
+    loss: float
+    index: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            "loss": self.loss if math.isfinite(self.loss) else None,
+            "index": self.index,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CurvePoint:
+        loss = d.get("loss")
+        return cls(
+            name=str(d["name"]),
+            lr=float(d["lr"]),
+            loss=math.nan if loss is None else float(loss),
+            index=int(d["index"]),
+            reason=str(d.get("reason", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What a range-test curve supports.
+
+    Attributes:
+        lr: the recommended constant learning rate, or None when the curve supports none.
+        min_lr: base LR for cyclical schedules (where the loss starts falling).
+        max_lr: peak LR for cyclical schedules (the minimum of the loss, below divergence).
+        reliable: False when there is no number, or the number rests on a weak curve.
+        reason: a plain sentence: why this number, or why none.
+        points: the named points that were found (see `CurvePoint`).
+
+    Always ``min_lr <= lr <= max_lr <= points["divergence"].lr`` when they are set.
+
+    Example:
+
+    >>> import numpy as np
+    >>> lrs = np.geomspace(1e-6, 10, 200)
+    >>> losses = 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3
+    >>> s = suggest(lrs, losses)
+    >>> s.reliable, s.min_lr < s.lr < s.max_lr
+    (True, True)
+    >>> Suggestion.from_dict(s.to_dict()) == s
+    True
+    """
+
+    lr: float | None
+    min_lr: float | None
+    max_lr: float | None
+    reliable: bool
+    reason: str
+    points: dict[str, CurvePoint] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "min_lr": self.min_lr,
+            "max_lr": self.max_lr,
+            "reliable": self.reliable,
+            "reason": self.reason,
+            "points": {name: point.to_dict() for name, point in self.points.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Suggestion:
+        def opt(key: str) -> float | None:
+            value = d.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            lr=opt("lr"),
+            min_lr=opt("min_lr"),
+            max_lr=opt("max_lr"),
+            reliable=bool(d["reliable"]),
+            reason=str(d["reason"]),
+            points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
+        )
+
+
+# ---------------------------------------------------------------------- input checks
+def _check_inputs(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    if lrs.ndim != 1 or losses.ndim != 1:
+        raise ValueError(
+            f"lrs and losses must be 1-D arrays, got shapes {lrs.shape} and {losses.shape}; "
+            "pass one value per batch."
+        )
+    if len(lrs) != len(losses):
+        raise ValueError(
+            f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}."
+        )
+    if len(lrs) and not (np.all(np.isfinite(lrs)) and np.all(lrs > 0)):
+        raise ValueError("lrs must be finite and > 0: learning rates are read on a log scale.")
+    if np.any(np.diff(lrs) <= 0):
+        raise ValueError(
+            "lrs must be strictly increasing (one LR per batch of an upward ramp); "
+            "sort the curve by LR and drop repeated LRs."
+        )
+    return lrs, losses
+
+
+def _finite_prefix(losses: np.ndarray) -> int:
+    """Number of leading finite losses: a NaN/Inf means the run diverged there."""
+    bad = np.flatnonzero(~np.isfinite(losses))
+    return int(bad[0]) if len(bad) else len(losses)
+
+
+def _normalise(losses: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """(z, ref, scale) with ``losses = ref + scale * z``; |z| <= 1, scale 0 for a flat curve.
+
+    Order statistics only, so scaling the losses by a power of two or shifting them by an
+    exactly representable amount gives bit-identical ``z``.
+    """
+    ordered = np.sort(losses)
+    ref, low, high = ordered[len(ordered) // 2], ordered[0], ordered[-1]
+    scale = high - low
+    if scale == 0:
+        return np.zeros_like(losses), float(ref), 0.0
+    if not math.isfinite(scale):  # |losses| near the float64 limit: divide first
+        big = max(abs(low), abs(high))
+        z = (losses / big - ref / big) / (high / big - low / big)
+        return z, float(ref), float(scale)
+    return (losses - ref) / scale, float(ref), float(scale)
+
+
+# ------------------------------------------------------------------------- smoothing
+@dataclass(frozen=True)
+class _Smoothed:
+    """The finite prefix of a curve, smoothed on an even log10(lr) grid."""
+
+    log_lrs: np.ndarray  # input log10(lr) of the finite prefix
+    grid: np.ndarray  # even log10(lr) grid the work is done on
+    z: np.ndarray  # normalised raw losses on the grid
+    smooth: np.ndarray  # smoothed z on the grid
+    slope: np.ndarray  # d smooth / d log10(lr) on the grid
+    noise: float  # SD of the smoothed curve's noise, in z units
+    window: int  # Savitzky-Golay window in points
+
+
+def _window(n: int, points_per_decade: float, window_decades: float) -> int:
+    window = max(MIN_WINDOW, int(round(window_decades * points_per_decade)))
+    window = min(window, n if n % 2 else n - 1)
+    return window if window % 2 else window - 1
+
+
+def _smooth(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _Smoothed:
+    n = len(log_lrs)
+    steps = np.diff(log_lrs)
+    even = n < 3 or np.ptp(steps) <= 1e-3 * float(np.mean(steps))
+    grid = log_lrs if even else np.linspace(log_lrs[0], log_lrs[-1], n)
+    values = z if even else np.interp(grid, log_lrs, z)
+    step = (grid[-1] - grid[0]) / (n - 1) if n > 1 else 1.0
+    window = _window(n, 1.0 / step, window_decades)
+    if window <= POLYORDER:  # a handful of points: no smoothing possible
+        flat = np.full(n, float(np.median(values)))
+        return _Smoothed(log_lrs, grid, values, flat, np.zeros(n), math.inf, window)
+    despiked = median_filter(values, size=min(SPIKE_WINDOW, window), mode="nearest")
+    smooth = savgol_filter(despiked, window, POLYORDER, mode="interp")
+    slope = savgol_filter(despiked, window, POLYORDER, deriv=1, delta=step, mode="interp")
+    residual = values - smooth
+    mad = float(np.median(np.abs(residual - np.median(residual))))
+    gain = float(np.linalg.norm(savgol_coeffs(window, POLYORDER)))
+    return _Smoothed(log_lrs, grid, values, smooth, slope, 1.4826 * mad * gain, window)
+
+
+def _to_input_index(curve: _Smoothed, grid_index: int) -> int:
+    """Index into the input arrays of the recorded LR nearest a grid point."""
+    if curve.grid is curve.log_lrs:
+        return int(grid_index)
+    return int(np.argmin(np.abs(curve.log_lrs - curve.grid[grid_index])))
+
+
+def smooth_curve(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> np.ndarray:
+    """The smoothed loss at each recorded LR, in the units of ``losses``.
+
+    Running median over 5 batches, then a quadratic Savitzky-Golay filter about
+    ``window_decades`` wide, in log10(lr). Points after the first NaN/Inf loss are NaN.
+
+    >>> lrs = np.geomspace(1e-4, 1, 50)
+    >>> np.allclose(smooth_curve(lrs, 3.0 - np.log10(lrs)), 3.0 - np.log10(lrs))
+    True
+    """
+    lrs, losses = _check_inputs(lrs, losses)
+    out = np.full(len(losses), np.nan)
+    n = _finite_prefix(losses)
+    if n == 0:
+        return out
+    z, ref, scale = _normalise(losses[:n])
+    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
+    smooth = np.interp(curve.log_lrs, curve.grid, curve.smooth)
+    out[:n] = ref + scale * smooth if scale else ref
+    return out
+
+
+def loss_gradient(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> np.ndarray:
+    """d(smoothed loss) / d log10(lr) at each recorded LR (NaN after a NaN/Inf loss).
+
+    >>> lrs = np.geomspace(1e-4, 1, 50)
+    >>> np.allclose(loss_gradient(lrs, 3.0 - 2.0 * np.log10(lrs)), -2.0)
+    True
+    """
+    lrs, losses = _check_inputs(lrs, losses)
+    out = np.full(len(losses), np.nan)
+    n = _finite_prefix(losses)
+    if n == 0:
+        return out
+    z, _, scale = _normalise(losses[:n])
+    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
+    out[:n] = scale * np.interp(curve.log_lrs, curve.grid, curve.slope)
+    return out
+
+
+# ------------------------------------------------------------------------ the reading
+@dataclass
+class _Reading:
+    """Everything found on one curve (indices are on the smoothing grid)."""
+
+    curve: _Smoothed | None
+    n_input: int
+    n_finite: int
+    ref: float
+    scale: float
+    start_level: float = math.nan
+    divergence: int | None = None  # grid index, or n_finite when a NaN/Inf ended the curve
+    minimum: int | None = None
+    steepest: int | None = None
+    descent_start: int | None = None
+    depth: float = 0.0
+    problem: str | None = None  # why no suggestion at all
+    points: dict[str, CurvePoint] = field(default_factory=dict)
+
+
+def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Reading:
+    lrs, losses = _check_inputs(lrs, losses)
+    n = _finite_prefix(losses)
+    reading = _Reading(None, len(losses), n, math.nan, 0.0)
+    if n < MIN_POINTS:
+        where = (
+            f"the loss turned non-finite after {n} points"
+            if n < len(losses)
+            else f"the curve has only {n} points"
+        )
+        reading.problem = (
+            f"Too short to read: {where}; a curve needs at least {MIN_POINTS} "
+            "(run more steps, or start the ramp at a lower LR)."
+        )
+        return reading
+    z, reading.ref, reading.scale = _normalise(losses[:n])
+    if reading.scale == 0:
+        reading.problem = "The loss is constant: the model did not respond to any LR tried."
+        return reading
+    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
+    reading.curve = curve
+    s, noise = curve.smooth, curve.noise
+    # the starting level: robust, from the raw points under the first window
+    start = float(np.median(curve.z[: curve.window]))
+    reading.start_level = start
+
+    # divergence: the first clear rise above the running minimum
+    running_min = np.minimum.accumulate(s)
+    drop = np.maximum(start - running_min, 0.0)
+    rise = s - running_min
+    diverged = (rise > DIVERGENCE_RISE * drop) & (rise > NOISE_MULTIPLE * noise)
+    hits = np.flatnonzero(diverged)
+    end = int(hits[0]) if len(hits) else len(s)
+    reading.divergence = end if (len(hits) or n < len(losses)) else None
+
+    if end < 2:
+        reading.problem = "The loss rose from the very first batches: the starting LR is too high."
+        return reading
+    i_min = int(np.argmin(s[:end]))
+    depth = start - float(s[i_min])
+    reading.minimum, reading.depth = i_min, depth
+    if not depth > NOISE_MULTIPLE * noise:
+        if reading.divergence is not None and reading.divergence < len(s) // 2:
+            reading.problem = (
+                "The loss never fell clearly before it diverged: the ramp starts too high "
+                "or the model cannot train at any LR tried."
+            )
+        elif depth > 0 and noise > 0:
+            reading.problem = (
+                "No clear descent: the loss falls by less than its batch-to-batch noise "
+                "(pure noise or a flat curve); try more steps or a larger batch."
+            )
+        else:
+            reading.problem = "The loss never falls below its starting level at any LR tried."
+        return reading
+
+    slope = curve.slope[: i_min + 1]
+    i_steep = int(np.argmin(slope))
+    reading.steepest = i_steep if slope[i_steep] < 0 else None
+    threshold = start - max(DESCENT_FRACTION * depth, NOISE_MULTIPLE * noise / 2)
+    below = np.flatnonzero(s[: i_min + 1] < threshold)
+    reading.descent_start = int(below[0]) if len(below) else i_min
+    _name_points(reading, lrs, losses)
+    return reading
+
+
+def _name_points(reading: _Reading, lrs: np.ndarray, losses: np.ndarray) -> None:
+    curve = reading.curve
+    assert curve is not None
+
+    def point(name: str, grid_index: int, reason: str) -> CurvePoint:
+        index = _to_input_index(curve, grid_index)
+        loss = reading.ref + reading.scale * float(curve.smooth[grid_index])
+        return CurvePoint(name, float(lrs[index]), loss, index, reason)
+
+    if reading.descent_start is not None:
+        reading.points["descent_start"] = point(
+            "descent_start", reading.descent_start,
+            "The smoothed loss first falls clearly below its starting level here.",
+        )
+    if reading.steepest is not None:
+        reading.points["steepest"] = point(
+            "steepest", reading.steepest,
+            "The smoothed loss falls fastest against log(lr) here.",
+        )
+    if reading.minimum is not None:
+        reading.points["minimum"] = point(
+            "minimum", reading.minimum, "The smoothed loss is lowest here, before divergence."
+        )
+    div = reading.divergence
+    if div is not None:
+        if div >= reading.n_finite:  # the recorded loss turned NaN/Inf
+            index = reading.n_finite
+            last = reading.ref + reading.scale * float(curve.smooth[-1])
+            reading.points["divergence"] = CurvePoint(
+                "divergence", float(lrs[index]), last, index,
+                "The loss turned NaN or infinite at this LR.",
+            )
+        else:
+            reading.points["divergence"] = point(
+                "divergence", div,
+                "The smoothed loss has risen clearly above its minimum here: training diverges.",
+            )
+
+
+# --------------------------------------------------------------------- named points
+def steepest_point(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> CurvePoint | None:
+    """Where the smoothed loss falls fastest against log10(lr), before its minimum.
+
+    None when the curve has no clear descent.
+    """
+    return _read(lrs, losses, window_decades).points.get("steepest")
+
+
+def minimum_point(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> CurvePoint | None:
+    """The lowest smoothed loss before divergence (None without a clear descent)."""
+    return _read(lrs, losses, window_decades).points.get("minimum")
+
+
+def divergence_point(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> CurvePoint | None:
+    """The first LR where the loss has clearly risen above its running minimum (by half the
+    descent so far and beyond the noise) or turned NaN/Inf; None if it never did."""
+    return _read(lrs, losses, window_decades).points.get("divergence")
+
+
+def descent_start_point(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> CurvePoint | None:
+    """Where the smoothed loss first falls a tenth of the descent below its starting level."""
+    return _read(lrs, losses, window_decades).points.get("descent_start")
+
+
+# ------------------------------------------------------------------------ suggestion
+def _refusal(reason: str, points: dict[str, CurvePoint]) -> Suggestion:
+    return Suggestion(None, None, None, False, reason, points)
+
+
+def suggest(
+    lrs: Any,
+    losses: Any,
+    *,
+    window_decades: float = WINDOW_DECADES,
+    fraction: float = SUGGESTION_FRACTION,
+) -> Suggestion:
+    """Suggest a learning rate (and cyclical bounds) from a range-test curve.
+
+    The rule: ``lr`` lies ``fraction`` of the way from the steepest point to the minimum
+    in log(lr) (the geometric mean of the two by default); ``max_lr`` is the minimum;
+    ``min_lr`` is where the descent starts (Smith's rule), never above ``lr``.
+
+    Refuses (``lr=None``) when the curve is too short, flat, pure noise, never descends or
+    diverges at once, and says why; flags ``reliable=False`` when the loss was still
+    falling at the end of the ramp.
+
+    >>> lrs = np.geomspace(1e-6, 10, 200)
+    >>> round(suggest(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3).lr, 4)
+    0.0208
+    >>> suggest(lrs, np.ones(200)).reason
+    'The loss is constant: the model did not respond to any LR tried.'
+    """
+    reading = _read(lrs, losses, window_decades)
+    points = reading.points
+    if reading.problem is not None:
+        return _refusal(reading.problem, points)
+    curve = reading.curve
+    assert curve is not None and reading.minimum is not None
+    minimum = points["minimum"]
+    steepest = points.get("steepest", minimum)
+    log_lr = (1 - fraction) * math.log10(steepest.lr) + fraction * math.log10(minimum.lr)
+    lr = float(np.clip(10**log_lr, steepest.lr, minimum.lr))
+    max_lr = minimum.lr
+    start = points.get("descent_start")
+    min_lr = min(start.lr if start is not None else lr, lr)
+
+    lrs_arr = np.asarray(lrs, dtype=np.float64)
+    lr = float(np.clip(lr, lrs_arr[0], lrs_arr[-1]))
+    reliable = True
+    reason = (
+        f"{lr:.3g} lies between the steepest descent ({steepest.lr:.3g}) and the loss "
+        f"minimum ({minimum.lr:.3g}); the loss diverges beyond "
+        + (f"{points['divergence'].lr:.3g}." if "divergence" in points else "the range tried.")
+    )
+    if "divergence" not in points and reading.minimum >= len(curve.smooth) - curve.window // 2:
+        reliable = False
+        reason = (
+            f"{lr:.3g} is a lower bound only: the loss was still falling at the end of the "
+            "ramp; re-run with a higher end_lr."
+        )
+    return Suggestion(lr, min_lr, max_lr, reliable, reason, points)

@@ -1,0 +1,698 @@
+"""The learning-rate range test: `LRRangeTest` (a Keras callback) and `LRFinder` (the wrapper).
+
+This is the only module of lrfind with Keras side effects. How it stays exact and cheap:
+
+* The ramp runs inside the compiled train step: for the run, the optimizer's learning rate
+  is an `LRRamp` schedule of ``optimizer.iterations``. Assigning the LR from a callback each
+  batch costs +8 % to +100 % per step (see KERAS3-FACTS); the in-graph ramp costs nothing.
+* Every batch's own loss is written, inside the train step, into a buffer held by the
+  model's loss tracker (`_BatchLossTracker`). Keras's ``logs["loss"]`` is the running mean
+  since the epoch began, which lags the true curve; the buffer also gives one point per
+  batch when the model runs several steps per execution.
+* Everything the run touches is captured first and put back afterwards, bit for bit,
+  also when the run raises or is interrupted (`ModelState`).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops
+
+from lrfind.result import LRFinderResult, SmoothedLoss
+
+DEFAULT_START_LR = 1e-10
+DEFAULT_END_LR = 10.0
+DEFAULT_STEPS = 200
+"""Default number of batches in a run (an 11-decade ramp gets ~18 batches a decade)."""
+MIN_STEPS = 10
+"""Fewer batches than this cannot resolve a curve."""
+RAMP_MODES = ("exponential", "linear")
+LAST_BATCH_KEY = "lrfind_last_batch"  # in the logs during a run: [batch count, lr, loss]
+
+
+# --------------------------------------------------------------------------- the ramp
+@keras.saving.register_keras_serializable(package="lrfind")
+class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
+    """The range test's ramp: from `start_lr` to `end_lr` over `num_steps` batches.
+
+    ```python
+    t = clip(step - initial_step, 0, num_steps - 1) / (num_steps - 1)
+    lr = start_lr * (end_lr / start_lr) ** t      # mode="exponential"
+    lr = start_lr + (end_lr - start_lr) * t       # mode="linear"
+    ```
+
+    Example:
+
+    >>> ramp = LRRamp(1e-4, 1.0, num_steps=5)
+    >>> [round(float(ramp(s)), 6) for s in range(5)]
+    [0.0001, 0.001, 0.01, 0.1, 1.0]
+
+    Args:
+        start_lr: LR of the first batch (> 0).
+        end_lr: LR of the last planned batch (> start_lr).
+        num_steps: number of planned batches (≥ 2).
+        mode: "exponential" (a constant factor per batch) or "linear".
+        initial_step: the optimizer's iteration count when the ramp starts.
+    """
+
+    def __init__(
+        self,
+        start_lr: float,
+        end_lr: float,
+        num_steps: int,
+        mode: str = "exponential",
+        initial_step: int = 0,
+    ) -> None:
+        _check_lr_range(start_lr, end_lr)
+        if mode not in RAMP_MODES:
+            raise ValueError(f"mode must be one of {RAMP_MODES}, got {mode!r}.")
+        if int(num_steps) < 2:
+            raise ValueError(f"num_steps must be at least 2, got {num_steps}.")
+        self.start_lr = float(start_lr)
+        self.end_lr = float(end_lr)
+        self.num_steps = int(num_steps)
+        self.mode = mode
+        self.initial_step = int(initial_step)
+
+    def __call__(self, step: Any) -> Any:
+        step = ops.cast(step, "float32") - float(self.initial_step)
+        t = ops.clip(step, 0.0, float(self.num_steps - 1)) / float(self.num_steps - 1)
+        if self.mode == "linear":
+            return self.start_lr + (self.end_lr - self.start_lr) * t
+        return self.start_lr * ops.exp(math.log(self.end_lr / self.start_lr) * t)
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "start_lr": self.start_lr,
+            "end_lr": self.end_lr,
+            "num_steps": self.num_steps,
+            "mode": self.mode,
+            "initial_step": self.initial_step,
+        }
+
+
+# ------------------------------------------------------------- per-batch loss recording
+class _BatchLossTracker(keras.metrics.Mean):
+    """Keras's loss tracker (a running mean) that also keeps every batch's own loss.
+
+    Stands in for ``model._loss_tracker`` during a run. The train step calls
+    ``update_state(batch_loss, sample_weight=batch_size)`` once per batch, inside the
+    compiled function, so the buffer holds one exact value per batch whatever
+    ``steps_per_execution`` is. Resetting (Keras does so each epoch) clears only the mean.
+    """
+
+    def __init__(self, capacity: int, learning_rate: Any, name: str = "loss") -> None:
+        super().__init__(name=name)
+        self.capacity = int(capacity)
+        self._learning_rate = learning_rate  # () -> the LR the optimizer applies this step
+        self.batch_losses = self.add_variable(
+            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_losses"
+        )
+        self.batch_lrs = self.add_variable(
+            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs"
+        )
+        self.batch_count = self.add_variable(
+            shape=(), initializer="zeros", dtype="float32", name="batch_count"
+        )
+        self.last_batch = self.add_variable(
+            shape=(3,), initializer="zeros", dtype="float32", name="last_batch"
+        )  # [batches so far, lr, loss]: what the callback reads after each step
+
+    def update_state(self, values: Any, sample_weight: Any = None) -> None:
+        super().update_state(values, sample_weight=sample_weight)
+        batch_loss = ops.mean(ops.cast(values, "float32"))
+        slot = ops.arange(self.capacity, dtype="float32") == self.batch_count
+        learning_rate = ops.cast(self._learning_rate(), "float32")
+        self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses))
+        self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs))
+        self.batch_count.assign(self.batch_count + 1.0)
+        count = ops.cast(self.batch_count, "float32")
+        self.last_batch.assign(ops.stack([count, learning_rate, batch_loss]))
+
+    def result(self) -> dict[str, Any]:
+        # The extra entries reach the callback in the logs Keras already hands over,
+        # so the usual one-step-per-execution case reads no variable at all.
+        return {
+            self.name: super().result(),
+            LAST_BATCH_KEY: self.last_batch.value,
+        }
+
+    def reset_state(self) -> None:
+        self.total.assign(ops.zeros_like(self.total))
+        self.count.assign(ops.zeros_like(self.count))
+
+    def recorded(self) -> tuple[np.ndarray, np.ndarray]:
+        """(learning rates, losses) of the batches recorded so far."""
+        count = min(int(ops.convert_to_numpy(self.batch_count)), self.capacity)
+        return (
+            ops.convert_to_numpy(self.batch_lrs)[:count],
+            ops.convert_to_numpy(self.batch_losses)[:count],
+        )
+
+
+# ---------------------------------------------------------------------- state capture
+def _inner_optimizer(optimizer: Any) -> Any:
+    """The optimizer that owns the learning rate (unwraps LossScaleOptimizer)."""
+    return getattr(optimizer, "inner_optimizer", optimizer)
+
+
+def _ensure_built(model: keras.Model) -> None:
+    optimizer = model.optimizer
+    if not optimizer.built:
+        with model.distribute_strategy.scope() if hasattr(
+            model, "distribute_strategy"
+        ) else _null_context():
+            optimizer.build(model.trainable_variables)
+
+
+@contextmanager
+def _null_context() -> Iterator[None]:
+    yield
+
+
+class ModelState:
+    """Everything a range test changes, captured so it can be put back bit for bit.
+
+    Covers all model variables (trainable, non-trainable such as BatchNorm statistics,
+    and the layers' random-seed states), every optimizer variable (iterations, slots,
+    learning rate), the metric variables, the optimizer's learning-rate object (a
+    variable or a schedule), ``stop_training``, ``history``, the compiled train function,
+    and the global random state (Keras's global seed generator, NumPy's and Python's).
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> state = ModelState.capture(model)
+    >>> _ = model.fit(np.ones((8, 3)), np.ones((8, 1)), verbose=0)
+    >>> state.restore()
+    >>> state.matches(model)
+    True
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        _ensure_built(model)
+        self.optimizer = model.optimizer
+        self.lr_owner = _inner_optimizer(model.optimizer)
+        self.model_vars = list(model.variables)
+        self.optimizer_vars = list(model.optimizer.variables)
+        self.metric_vars = list(model.metrics_variables)
+        self.values = [
+            np.array(ops.convert_to_numpy(v), copy=True)
+            for v in (*self.model_vars, *self.optimizer_vars, *self.metric_vars)
+        ]
+        self.learning_rate = self.lr_owner._learning_rate
+        self.loss_tracker = getattr(model, "_loss_tracker", None)
+        self.train_function = getattr(model, "train_function", None)
+        self.stop_training = model.stop_training
+        self.history = getattr(model, "history", None)
+        self.rng = _capture_global_rng()
+
+    @classmethod
+    def capture(cls, model: keras.Model) -> ModelState:
+        return cls(model)
+
+    def _variables(self) -> list[Any]:
+        return [*self.model_vars, *self.optimizer_vars, *self.metric_vars]
+
+    def restore(self) -> None:
+        """Put everything back. Safe to call more than once."""
+        model = self.model
+        object.__setattr__(self.lr_owner, "_learning_rate", self.learning_rate)
+        if self.loss_tracker is not None:
+            object.__setattr__(model, "_loss_tracker", self.loss_tracker)
+        for variable, value in zip(self._variables(), self.values, strict=True):
+            variable.assign(value)
+        model.train_function = self.train_function
+        model.stop_training = self.stop_training
+        if self.history is not None:
+            object.__setattr__(model, "history", self.history)
+        _restore_global_rng(self.rng)
+
+    def matches(self, model: keras.Model | None = None) -> bool:
+        """True when every captured variable holds exactly its captured value."""
+        del model  # the captured variables are the model's own
+        return all(
+            np.array_equal(ops.convert_to_numpy(v), value, equal_nan=True)
+            for v, value in zip(self._variables(), self.values, strict=True)
+        )
+
+
+def _capture_global_rng() -> dict[str, Any]:
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
+    generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "keras_generator": generator,
+        "keras_state": None
+        if generator is None
+        else np.array(ops.convert_to_numpy(generator.state), copy=True),
+    }
+
+
+def _restore_global_rng(rng: dict[str, Any]) -> None:
+    from keras.src.backend.common import global_state
+    from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, rng["keras_generator"])
+    if rng["keras_generator"] is not None:
+        rng["keras_generator"].state.assign(rng["keras_state"])
+
+
+# ------------------------------------------------------------------------ the callback
+class LRRangeTest(keras.callbacks.Callback):
+    """Keras callback that runs a learning-rate range test inside your own ``model.fit``.
+
+    The LR rises from ``start_lr`` to ``end_lr`` over ``num_steps`` batches (reaching
+    ``end_lr`` on the last one); every batch's own loss is recorded with the LR that
+    produced it; training stops once the smoothed loss diverges or turns NaN/Inf. At the
+    end of training the model is put back as it was (``restore=True``) and the curve is
+    in ``callback.result``.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> x = np.random.default_rng(0).normal(size=(256, 4)).astype("float32")
+    >>> y = x.sum(axis=1, keepdims=True)
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    >>> model.compile(keras.optimizers.SGD(0.01), "mse")
+    >>> test = LRRangeTest(start_lr=1e-4, end_lr=10.0, num_steps=40)
+    >>> _ = model.fit(x, y, batch_size=16, epochs=5, callbacks=[test], verbose=0)
+    >>> len(test.result) <= 40 and test.result.lrs[0] == np.float32(1e-4)
+    True
+
+    Args:
+        start_lr: LR of the first batch.
+        end_lr: LR of the last planned batch.
+        num_steps: planned number of batches; the fit must offer at least this many
+            (training stops after them).
+        mode: "exponential" (default) or "linear" ramp.
+        beta: smoothing factor of the bias-corrected moving average of the loss.
+        stop_factor: stop once ``smoothed - best > (stop_factor - 1) * |best|``; that is
+            ``smoothed > stop_factor * best`` for positive losses, and it stays meaningful
+            for losses ≤ 0. ``None`` never stops on divergence (NaN/Inf still stops).
+        restore: put the model's weights and optimizer state back at the end of training.
+    """
+
+    def __init__(
+        self,
+        start_lr: float = DEFAULT_START_LR,
+        end_lr: float = DEFAULT_END_LR,
+        num_steps: int = DEFAULT_STEPS,
+        *,
+        mode: str = "exponential",
+        beta: float = 0.98,
+        stop_factor: float | None = 4.0,
+        restore: bool = True,
+    ) -> None:
+        super().__init__()
+        _check_lr_range(start_lr, end_lr)
+        if mode not in RAMP_MODES:
+            raise ValueError(f"mode must be one of {RAMP_MODES}, got {mode!r}.")
+        if int(num_steps) < MIN_STEPS:
+            raise ValueError(
+                f"num_steps={num_steps} is too few batches for a curve; use at least "
+                f"{MIN_STEPS} (lrfind's default is {DEFAULT_STEPS})."
+            )
+        if stop_factor is not None and not stop_factor > 1.0:
+            raise ValueError(f"stop_factor must be > 1 (or None), got {stop_factor}.")
+        self.start_lr = float(start_lr)
+        self.end_lr = float(end_lr)
+        self.num_steps = int(num_steps)
+        self.mode = mode
+        self.beta = float(beta)
+        SmoothedLoss(self.beta)  # validates beta
+        self.stop_factor = stop_factor
+        self.restore = restore
+        self.result: LRFinderResult | None = None
+        self._state: ModelState | None = None
+        self._tracker: _BatchLossTracker | None = None
+        self._ramp: LRRamp | None = None
+
+    # Keras hooks -------------------------------------------------------------------
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._begin(capture_state=self.restore)
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._scan_new_points(logs):
+            self.model.stop_training = True
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self.finish()
+
+    # The run -----------------------------------------------------------------------
+    def _begin(self, capture_state: bool) -> None:
+        model = self.model
+        if capture_state and self._state is None:
+            self._state = ModelState.capture(model)
+        _ensure_built(model)
+        lr_owner = _inner_optimizer(model.optimizer)
+        self._saved_lr = lr_owner._learning_rate
+        self._saved_tracker = model._loss_tracker
+        self._saved_train_function = model.train_function
+        self._ramp = LRRamp(
+            self.start_lr,
+            self.end_lr,
+            self.num_steps,
+            mode=self.mode,
+            initial_step=int(ops.convert_to_numpy(lr_owner._iterations)),
+        )
+        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        with model.distribute_strategy.scope():
+            self._tracker = _BatchLossTracker(
+                self.num_steps + steps_per_execution, lambda: lr_owner.learning_rate
+            )
+        object.__setattr__(lr_owner, "_learning_rate", self._ramp)
+        object.__setattr__(model, "_loss_tracker", self._tracker)
+        model.make_train_function(force=True)
+        self._lrs: list[float] = []
+        self._losses: list[float] = []
+        self._smoothed: list[float] = []
+        self._ema = SmoothedLoss(self.beta)
+        self._best = math.inf
+        self._stop_reason = "completed"
+        self._finished = False
+        self.result = None
+
+    def _scan_new_points(self, logs: dict[str, Any] | None = None) -> bool:
+        """Process batches recorded since the last call; True when the run should stop."""
+        if self._finished or self._tracker is None:
+            return True
+        last = (logs or {}).get(LAST_BATCH_KEY)
+        if last is not None and int(last[0]) == len(self._losses) + 1:
+            lrs, losses = last[1:2], last[2:3]  # exactly one new batch: no variable read
+        else:
+            lrs, losses = self._tracker.recorded()
+            lrs, losses = lrs[len(self._losses) :], losses[len(self._losses) :]
+        for lr, loss in zip(lrs, losses, strict=True):
+            if len(self._losses) >= self.num_steps:
+                break
+            loss = float(loss)
+            if not math.isfinite(loss):
+                self._stop_reason = "non_finite"
+                self._finished = True
+                return True
+            smoothed = self._ema.update(loss)
+            self._lrs.append(float(lr))
+            self._losses.append(loss)
+            self._smoothed.append(smoothed)
+            self._best = min(self._best, smoothed)
+            if self._diverged(smoothed):
+                self._stop_reason = "diverged"
+                self._finished = True
+                return True
+        if len(self._losses) >= self.num_steps:
+            self._finished = True
+        return self._finished
+
+    def _diverged(self, smoothed: float) -> bool:
+        if self.stop_factor is None or len(self._losses) < 2:
+            return False
+        return smoothed - self._best > (self.stop_factor - 1.0) * abs(self._best)
+
+    def finish(self) -> LRFinderResult | None:
+        """Undo the run's patches, restore the model (if asked) and build ``result``.
+
+        Called by ``on_train_end``; `LRFinder` also calls it when the fit raises. Safe to
+        call more than once.
+        """
+        if self._tracker is None:
+            return self.result
+        self._scan_new_points()
+        model = self.model
+        object.__setattr__(_inner_optimizer(model.optimizer), "_learning_rate", self._saved_lr)
+        object.__setattr__(model, "_loss_tracker", self._saved_tracker)
+        model.train_function = self._saved_train_function
+        if self._state is not None:
+            self._state.restore()
+            self._state = None
+        self.result = LRFinderResult(
+            lrs=np.array(self._lrs),
+            losses=np.array(self._losses),
+            smoothed_losses=np.array(self._smoothed),
+            settings=self.settings(),
+            stop_reason=self._stop_reason,
+        )
+        self._tracker = None
+        return self.result
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "start_lr": self.start_lr,
+            "end_lr": self.end_lr,
+            "num_steps": self.num_steps,
+            "mode": self.mode,
+            "beta": self.beta,
+            "stop_factor": self.stop_factor,
+        }
+
+
+# ------------------------------------------------------------------------ the wrapper
+class LRFinder:
+    """Run a learning-rate range test on a compiled Keras model and leave it untouched.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(512, 8)).astype("float32")
+    >>> y = (x[:, 0] > 0).astype("int32")
+    >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    >>> model.compile("adam", "sparse_categorical_crossentropy")
+    >>> result = LRFinder(model).find(x, y, start_lr=1e-5, end_lr=10, steps=60, seed=0)
+    >>> result.stop_reason in {"completed", "diverged"}
+    True
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        if not isinstance(model, keras.Model):
+            raise TypeError(
+                f"LRFinder needs a keras.Model, got {type(model).__name__}. "
+                "Build your network with keras.Sequential, the functional API or a Model subclass."
+            )
+        self.model = model
+        self.result: LRFinderResult | None = None
+
+    def find(
+        self,
+        x: Any,
+        y: Any = None,
+        start_lr: float = DEFAULT_START_LR,
+        end_lr: float = DEFAULT_END_LR,
+        batch_size: int | None = None,
+        epochs: int | None = None,
+        *,
+        steps: int | None = None,
+        sample_weight: Any = None,
+        mode: str = "exponential",
+        beta: float = 0.98,
+        stop_factor: float | None = 4.0,
+        shuffle: bool = True,
+        seed: int | None = None,
+        verbose: int = 0,
+        callbacks: list[keras.callbacks.Callback] | None = None,
+    ) -> LRFinderResult:
+        """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
+
+        The positional order follows keras_lr_finder:
+        ``find(x_train, y_train, 0.0001, 1, 200, 5)`` is (x, y, start_lr, end_lr,
+        batch_size, epochs).
+
+        Args:
+            x, y, sample_weight: anything ``model.fit`` takes: NumPy arrays (also lists or
+                dicts of them for multi-input models), a ``tf.data.Dataset`` or a
+                ``keras.utils.PyDataset`` (then ``y`` is None).
+            start_lr, end_lr: the ramp's first and last LR.
+            batch_size: batch size for array data (Keras's default 32 when None).
+            epochs: run length in passes over the data. ``steps`` instead sets it in
+                batches; with neither, ``DEFAULT_STEPS`` batches. When the data is shorter
+                than the run, the run cycles over it.
+            mode: "exponential" or "linear" ramp.
+            beta: smoothing of the recorded moving average.
+            stop_factor: divergence threshold (see `LRRangeTest`), None to never stop early.
+            shuffle: shuffle array data each pass.
+            seed: seed Keras, NumPy and Python for a reproducible run; the global random
+                state is put back afterwards.
+            verbose: passed to ``model.fit``.
+            callbacks: more callbacks for the run's ``model.fit``.
+
+        Returns:
+            The `LRFinderResult`; also kept as ``self.result``.
+        """
+        model = self.model
+        _check_compiled(model)
+        _check_lr_range(start_lr, end_lr)
+        if steps is not None and epochs is not None:
+            raise ValueError("pass either steps= or epochs=, not both.")
+        batches_per_epoch = _count_batches(x, y, batch_size)
+        num_steps, fit_epochs, steps_per_epoch = _plan(batches_per_epoch, steps, epochs)
+        if num_steps < MIN_STEPS:
+            raise ValueError(
+                f"the run has only {num_steps} batches; a curve needs at least {MIN_STEPS}. "
+                "Pass more epochs=, more steps=, or a smaller batch_size."
+            )
+        _check_data_fits(model, x, y, batch_size)
+
+        state = ModelState.capture(model)
+        test = LRRangeTest(
+            start_lr,
+            end_lr,
+            num_steps,
+            mode=mode,
+            beta=beta,
+            stop_factor=stop_factor,
+            restore=False,
+        )
+        try:
+            if seed is not None:
+                keras.utils.set_random_seed(seed)
+            model.fit(
+                x,
+                y,
+                batch_size=batch_size if _is_array_data(x) else None,
+                epochs=fit_epochs,
+                steps_per_epoch=steps_per_epoch,
+                sample_weight=sample_weight,
+                shuffle=shuffle and _is_array_data(x),
+                verbose=verbose,
+                callbacks=[test, *(callbacks or [])],
+            )
+        finally:
+            test.finish()
+            state.restore()
+        self.result = test.result
+        assert self.result is not None
+        return self.result
+
+
+# ----------------------------------------------------------------- input validation
+def _check_lr_range(start_lr: float, end_lr: float) -> None:
+    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
+        if not isinstance(value, (int, float, np.floating, np.integer)) or not math.isfinite(
+            value
+        ):
+            raise ValueError(f"{name} must be a finite number, got {value!r}.")
+    if start_lr <= 0:
+        raise ValueError(
+            f"start_lr must be > 0, got {start_lr}. An exponential ramp starts above zero; "
+            f"lrfind's default is {DEFAULT_START_LR:g}."
+        )
+    if end_lr <= start_lr:
+        raise ValueError(
+            f"end_lr ({end_lr:g}) must be greater than start_lr ({start_lr:g}); "
+            "the ramp goes upwards, e.g. start_lr=1e-7, end_lr=10."
+        )
+
+
+def _check_compiled(model: keras.Model) -> None:
+    if not getattr(model, "compiled", False) or getattr(model, "optimizer", None) is None:
+        raise ValueError(
+            "the model is not compiled: call model.compile(optimizer=..., loss=...) "
+            "before running LRFinder."
+        )
+
+
+def _is_array_data(x: Any) -> bool:
+    leaves = keras.tree.flatten(x)
+    return bool(leaves) and all(hasattr(leaf, "shape") and hasattr(leaf, "__len__")
+                                for leaf in leaves) and not _is_dataset(x)
+
+
+def _is_dataset(x: Any) -> bool:
+    try:
+        import tensorflow as tf
+    except ImportError:  # pragma: no cover - other backends without TF
+        return False
+    return isinstance(x, tf.data.Dataset)
+
+
+def _count_batches(x: Any, y: Any, batch_size: int | None) -> int | None:
+    """Batches in one pass over the data, or None when that is unknown or infinite."""
+    if isinstance(x, keras.utils.PyDataset):
+        n = x.num_batches
+        if n is not None and n <= 0:
+            raise ValueError("the PyDataset is empty: its __len__ is 0.")
+        return n
+    if _is_dataset(x):
+        import tensorflow as tf
+
+        n = int(x.cardinality())
+        if n == 0:
+            raise ValueError("the tf.data.Dataset is empty: it yields no batches.")
+        if n in (tf.data.INFINITE_CARDINALITY, tf.data.UNKNOWN_CARDINALITY):
+            return None
+        return n
+    if not _is_array_data(x):
+        raise ValueError(
+            f"unsupported data type {type(x).__name__}: pass NumPy arrays (or lists/dicts "
+            "of them), a tf.data.Dataset or a keras.utils.PyDataset."
+        )
+    lengths = {len(leaf) for leaf in keras.tree.flatten(x)}
+    if len(lengths) != 1:
+        raise ValueError(f"the inputs have different numbers of samples: {sorted(lengths)}.")
+    (n,) = lengths
+    if y is not None:
+        y_lengths = {len(leaf) for leaf in keras.tree.flatten(y)}
+        if y_lengths != {n}:
+            raise ValueError(
+                f"x has {n} samples but y has {sorted(y_lengths)}: they must be the same "
+                "length (one target per sample)."
+            )
+    if n == 0:
+        raise ValueError("the data is empty: x has 0 samples.")
+    if batch_size is not None and int(batch_size) <= 0:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size}.")
+    return math.ceil(n / (batch_size or 32))
+
+
+def _plan(
+    batches_per_epoch: int | None, steps: int | None, epochs: int | None
+) -> tuple[int, int, int | None]:
+    """(batches in the run, epochs for model.fit, steps_per_epoch for model.fit)."""
+    if epochs is not None:
+        if int(epochs) <= 0:
+            raise ValueError(f"epochs must be a positive integer, got {epochs}.")
+        if batches_per_epoch is None:
+            raise ValueError(
+                "the data has no known length, so epochs= cannot set the run length; "
+                "pass steps= instead."
+            )
+        return int(epochs) * batches_per_epoch, int(epochs), None
+    num_steps = DEFAULT_STEPS if steps is None else int(steps)
+    if num_steps <= 0:
+        raise ValueError(f"steps must be a positive integer, got {steps}.")
+    if batches_per_epoch is None:
+        return num_steps, 1, num_steps
+    return num_steps, math.ceil(num_steps / batches_per_epoch), None
+
+
+def _check_data_fits(model: keras.Model, x: Any, y: Any, batch_size: int | None) -> None:
+    """Run the model on one small batch so a shape mismatch fails early and clearly."""
+    if not _is_array_data(x):
+        return
+    sample = keras.tree.map_structure(lambda a: a[: min(2, len(a))], x)
+    try:
+        model(sample, training=False)
+    except Exception as error:
+        shapes = keras.tree.map_structure(lambda a: tuple(a.shape), x)
+        expected = getattr(model, "input_shape", None) if model.built else None
+        raise ValueError(
+            f"the data does not fit the model: inputs of shape {shapes} "
+            + (f"for a model that expects {expected}" if expected else "")
+            + f" ({type(error).__name__}: {str(error).splitlines()[0][:300]}). "
+            "Reshape the data or rebuild the model's Input to match."
+        ) from error

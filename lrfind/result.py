@@ -1,0 +1,241 @@
+"""The recorded curve of a learning-rate range test, and its JSON form.
+
+Nothing here imports Keras: a result loaded from JSON can be re-analysed and plotted on a
+machine without TensorFlow.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from lrfind.analysis import Suggestion
+
+FORMAT_VERSION = 1
+
+
+class SmoothedLoss:
+    """Bias-corrected exponential moving average of a loss, one value at a time.
+
+        avg = beta * avg + (1 - beta) * loss
+        smoothed = avg / (1 - beta ** t)        # t = number of losses seen
+
+    Example:
+
+    >>> ema = SmoothedLoss(beta=0.5)
+    >>> ema.update(2.0), ema.update(4.0)
+    (2.0, 3.3333333333333335)
+    """
+
+    def __init__(self, beta: float = 0.98) -> None:
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"beta must be in [0, 1), got {beta}; 0.98 is the usual choice.")
+        self.beta = float(beta)
+        self._avg = 0.0
+        self._count = 0
+
+    def update(self, loss: float) -> float:
+        self._count += 1
+        self._avg = self.beta * self._avg + (1.0 - self.beta) * float(loss)
+        return self._avg / (1.0 - self.beta**self._count)
+
+
+def smooth_losses(losses: np.ndarray | list[float], beta: float = 0.98) -> np.ndarray:
+    """The bias-corrected EMA of every prefix of ``losses`` (see `SmoothedLoss`).
+
+    >>> smooth_losses([2.0, 4.0], beta=0.5).round(4).tolist()
+    [2.0, 3.3333]
+    """
+    ema = SmoothedLoss(beta)
+    return np.array([ema.update(loss) for loss in losses], dtype=np.float64)
+
+
+@dataclass
+class LRFinderResult:
+    """The curve recorded by a range test: one point per training batch.
+
+    Attributes:
+        lrs: the learning rate applied to each batch.
+        losses: each batch's own loss (not Keras's running mean).
+        smoothed_losses: bias-corrected EMA of ``losses`` (``settings["beta"]``).
+        settings: the settings the test ran with (start/end LR, steps, mode, ...).
+        stop_reason: ``"completed"``, ``"diverged"`` or ``"non_finite"``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> lrs = np.geomspace(1e-5, 1.0, 100)
+    >>> r = LRFinderResult.from_curve(lrs, 1.0 / (1.0 + 1e3 * lrs) + lrs**2)
+    >>> r.stop_reason, len(r)
+    ('completed', 100)
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed_losses: np.ndarray
+    settings: dict[str, Any] = field(default_factory=dict)
+    stop_reason: str = "completed"
+
+    def __post_init__(self) -> None:
+        self.lrs = np.asarray(self.lrs, dtype=np.float64)
+        self.losses = np.asarray(self.losses, dtype=np.float64)
+        self.smoothed_losses = np.asarray(self.smoothed_losses, dtype=np.float64)
+        if not (len(self.lrs) == len(self.losses) == len(self.smoothed_losses)):
+            raise ValueError(
+                "lrs, losses and smoothed_losses must have the same length, got "
+                f"{len(self.lrs)}, {len(self.losses)} and {len(self.smoothed_losses)}."
+            )
+
+    @classmethod
+    def from_curve(
+        cls,
+        lrs: np.ndarray | list[float],
+        losses: np.ndarray | list[float],
+        beta: float = 0.98,
+        **settings: Any,
+    ) -> LRFinderResult:
+        """A result from any recorded (lr, loss) curve, smoothed with ``beta``."""
+        return cls(
+            lrs=np.asarray(lrs),
+            losses=np.asarray(losses),
+            smoothed_losses=smooth_losses(losses, beta),
+            settings={"beta": beta, **settings},
+        )
+
+    def __len__(self) -> int:
+        return len(self.lrs)
+
+    # ----------------------------------------------------------------- analysis
+    @cached_property
+    def suggestion(self) -> Suggestion:
+        """The suggested learning rate, bounds and named points (`lrfind.analysis.suggest`)."""
+        from lrfind.analysis import suggest
+
+        return suggest(self.lrs, self.losses)
+
+    @property
+    def suggested_lr(self) -> float | None:
+        """The recommended learning rate, or None when the curve supports none."""
+        return self.suggestion.lr
+
+    def point_lr(self, name: str) -> float | None:
+        """LR of a named point ("steepest", "minimum", "divergence", "descent_start")."""
+        point = self.suggestion.points.get(name)
+        return None if point is None else point.lr
+
+    @property
+    def steepest_lr(self) -> float | None:
+        """LR where the smoothed loss falls fastest against log(lr)."""
+        return self.point_lr("steepest")
+
+    @property
+    def minimum_lr(self) -> float | None:
+        """LR at the minimum of the smoothed loss."""
+        return self.point_lr("minimum")
+
+    @property
+    def divergence_lr(self) -> float | None:
+        """LR where the loss has clearly diverged (None if it never did)."""
+        return self.point_lr("divergence")
+
+    def plot(self, ax: Any = None, *, derivative: bool = False) -> Figure:
+        """Loss vs LR on a log axis with the named points marked (see `lrfind.plotting`)."""
+        from lrfind.plotting import plot_result
+
+        return plot_result(self, ax=ax, derivative=derivative)
+
+    # --------------------------------------------------------------------- JSON
+    def to_dict(self, *, with_suggestion: bool = True) -> dict[str, Any]:
+        """A JSON-ready dict: the curve, the settings, and (by default) the suggestion."""
+        data: dict[str, Any] = {
+            "format": "lrfind.result",
+            "version": FORMAT_VERSION,
+            "stop_reason": self.stop_reason,
+            "settings": _jsonable(self.settings),
+            "lrs": [float(v) for v in self.lrs],
+            "losses": [_finite_or_none(v) for v in self.losses],
+            "smoothed_losses": [_finite_or_none(v) for v in self.smoothed_losses],
+        }
+        if with_suggestion:
+            data["suggestion"] = self.suggestion.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LRFinderResult:
+        """Inverse of `to_dict`; the suggestion is recomputed from the curve."""
+        if data.get("format") != "lrfind.result":
+            raise ValueError("not an lrfind result: the 'format' field is missing or wrong.")
+        if int(data.get("version", 0)) > FORMAT_VERSION:
+            raise ValueError(
+                f"result format version {data['version']} is newer than this lrfind "
+                f"understands ({FORMAT_VERSION}); upgrade lrfind."
+            )
+
+        def floats(key: str) -> np.ndarray:
+            return np.array([np.nan if v is None else v for v in data[key]], dtype=np.float64)
+
+        return cls(
+            lrs=floats("lrs"),
+            losses=floats("losses"),
+            smoothed_losses=floats("smoothed_losses"),
+            settings=dict(data.get("settings", {})),
+            stop_reason=str(data.get("stop_reason", "completed")),
+        )
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the result as JSON, atomically (no half-written file after Ctrl-C)."""
+        path = Path(path)
+        write_atomic(path, self.to_json().encode("utf-8"))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> LRFinderResult:
+        """Read a result written by `save` (or by the ``lrfind`` command)."""
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,436 @@
+"""The range test: exact per-batch losses, the ramp, early stops, and a bit-exact restore."""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lrfind import LRFinder, LRFinderResult, LRRamp, LRRangeTest, ModelState
+
+N, FEATURES, CLASSES = 256, 8, 3
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, FEATURES)).astype("float32")
+    y = (x[:, :CLASSES].argmax(axis=1)).astype("int32")
+    return x, y
+
+
+def mlp(optimizer: object = "adam", *, batchnorm: bool = False, dropout: bool = False,
+        seed: int = 0, **compile_kwargs: object) -> keras.Model:
+    keras.utils.set_random_seed(seed)
+    layers: list[keras.layers.Layer] = [keras.Input((FEATURES,)), keras.layers.Dense(16)]
+    if batchnorm:
+        layers.append(keras.layers.BatchNormalization())
+    layers.append(keras.layers.Activation("relu"))
+    if dropout:
+        layers.append(keras.layers.Dropout(0.3))
+    layers.append(keras.layers.Dense(CLASSES, activation="softmax"))
+    model = keras.Sequential(layers)
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", **compile_kwargs)
+    return model
+
+
+def snapshot(model: keras.Model) -> list[np.ndarray]:
+    variables = [*model.variables, *model.optimizer.variables]
+    return [np.array(v.numpy(), copy=True) for v in variables]
+
+
+def assert_same_state(model: keras.Model, before: list[np.ndarray]) -> None:
+    after = snapshot(model)
+    assert len(after) == len(before)
+    for a, b in zip(after, before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+class BatchLossProbe(keras.callbacks.Callback):
+    """Computes, before each step, the loss that step will see: an independent reference."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.step = 0
+        self.losses: list[float] = []
+        self.lrs: list[float] = []
+        self.loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    def on_train_batch_begin(self, batch: int, logs: object = None) -> None:
+        per_epoch = math.ceil(len(self.x) / self.batch_size)
+        start = (self.step % per_epoch) * self.batch_size
+        xb, yb = self.x[start : start + self.batch_size], self.y[start : start + self.batch_size]
+        self.losses.append(float(self.loss_fn(yb, self.model(xb, training=True))))
+        self.lrs.append(float(self.model.optimizer.learning_rate))
+        self.step += 1
+
+
+# ------------------------------------------------------------------------------ ramp
+def test_ramp_formula_first_middle_last() -> None:
+    ramp = LRRamp(1e-6, 1.0, num_steps=7)
+    values = [float(ramp(s)) for s in range(7)]
+    np.testing.assert_allclose(values, [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0], rtol=1e-5)
+    assert float(ramp(100)) == pytest.approx(1.0, rel=1e-6)  # clamps after the last step
+    linear = LRRamp(0.1, 1.1, num_steps=11, mode="linear")
+    np.testing.assert_allclose([float(linear(s)) for s in (0, 5, 10)], [0.1, 0.6, 1.1], rtol=1e-6)
+    shifted = LRRamp(1e-3, 1e-1, num_steps=3, initial_step=40)
+    np.testing.assert_allclose([float(shifted(s)) for s in (40, 41, 42)], [1e-3, 1e-2, 1e-1],
+                               rtol=1e-5)
+
+
+def test_ramp_serializes() -> None:
+    ramp = LRRamp(1e-5, 3.0, num_steps=50, mode="linear", initial_step=2)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(ramp))
+    assert clone.get_config() == ramp.get_config()
+
+
+# ---------------------------------------------------------------- the recorded curve
+def test_recorded_loss_is_each_batch_own_loss_and_lr_is_applied(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.1))
+    probe = BatchLossProbe(x, y, batch_size=32)
+    test = LRRangeTest(1e-4, 1.0, num_steps=20, stop_factor=None)
+    model.fit(x, y, batch_size=32, epochs=3, shuffle=False, callbacks=[test, probe], verbose=0)
+    result = test.result
+    assert len(result) == 20
+    np.testing.assert_allclose(result.losses, probe.losses[:20], rtol=2e-6, atol=1e-7)
+    # Recorded inside the train step; the probe evaluates the same ramp eagerly, and the
+    # compiled float32 exp may differ from the eager one in the last few bits.
+    np.testing.assert_allclose(result.lrs, probe.lrs[:20], rtol=3e-6)
+    # Keras's logs["loss"] is a running mean; the recorded curve is not.
+    assert not np.allclose(result.losses, np.cumsum(result.losses) / np.arange(1, 21))
+
+
+def test_ramp_reaches_end_lr_on_last_planned_batch(data) -> None:
+    x, y = data
+    result = LRFinder(mlp("sgd")).find(x, y, 1e-5, 1e-1, 16, steps=41, stop_factor=None)
+    assert len(result) == 41
+    assert result.lrs[0] == pytest.approx(1e-5, rel=1e-6)
+    assert result.lrs[20] == pytest.approx(1e-3, rel=1e-5)
+    assert result.lrs[-1] == pytest.approx(1e-1, rel=1e-5)
+    np.testing.assert_allclose(np.diff(np.log(result.lrs)), np.log(10) / 10, rtol=1e-4)
+
+
+def test_linear_mode(data) -> None:
+    x, y = data
+    result = LRFinder(mlp("sgd")).find(x, y, 0.01, 0.2, 32, steps=20, mode="linear",
+                                       stop_factor=None)
+    np.testing.assert_allclose(np.diff(result.lrs), 0.01, rtol=1e-4)
+
+
+def test_smoothed_loss_is_bias_corrected_ema(data) -> None:
+    x, y = data
+    result = LRFinder(mlp()).find(x, y, 1e-4, 1e-2, 32, steps=15, beta=0.9)
+    avg, expected = 0.0, []
+    for t, loss in enumerate(result.losses, start=1):
+        avg = 0.9 * avg + 0.1 * loss
+        expected.append(avg / (1 - 0.9**t))
+    np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-12)
+
+
+def test_steps_per_execution_gives_one_point_per_batch(data) -> None:
+    x, y = data
+    plain = LRFinder(mlp()).find(x, y, 1e-4, 1.0, 32, steps=30, shuffle=False, stop_factor=None)
+    fused = LRFinder(mlp(steps_per_execution=4)).find(
+        x, y, 1e-4, 1.0, 32, steps=30, shuffle=False, stop_factor=None
+    )
+    assert len(fused) == 30
+    np.testing.assert_allclose(fused.lrs, plain.lrs)
+    np.testing.assert_allclose(fused.losses, plain.losses, rtol=1e-5)
+
+
+# -------------------------------------------------------------------------- stops
+def regression_data(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 4)).astype("float32")
+    return x, (x @ np.array([1.0, -2.0, 0.5, 3.0], dtype="float32"))[:, None]
+
+
+def linear_model(loss: object = "mse") -> keras.Model:
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.01), loss)
+    return model
+
+
+def test_stops_when_the_loss_diverges() -> None:
+    x, y = regression_data()
+    result = LRFinder(linear_model()).find(x, y, 1e-4, 10.0, 16, steps=100)
+    assert result.stop_reason == "diverged"
+    assert len(result) < 100
+    best = result.smoothed_losses.min()
+    assert result.smoothed_losses[-1] > 4 * best
+    assert (result.smoothed_losses[:-1] <= 4 * np.minimum.accumulate(result.smoothed_losses)[:-1]
+            ).all()
+
+
+def test_stops_on_nan_and_keeps_only_finite_points() -> None:
+    x, y = regression_data()
+    result = LRFinder(linear_model()).find(x, y, 1e-3, 1e12, 16, steps=100, stop_factor=None)
+    assert result.stop_reason == "non_finite"
+    assert 0 < len(result) < 100
+    assert np.isfinite(result.losses).all() and np.isfinite(result.smoothed_losses).all()
+
+
+def test_divergence_rule_works_for_negative_losses() -> None:
+    x, y = regression_data()
+
+    def shifted_mse(y_true, y_pred):  # the same curve, 1000 lower: every loss is negative
+        return keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1) - 1000.0
+
+    result = LRFinder(linear_model(shifted_mse)).find(x, y, 1e-4, 1e6, 16, steps=100)
+    assert (result.losses[:5] < 0).all()
+    assert result.stop_reason in {"diverged", "non_finite"}
+    assert len(result) < 100
+
+
+# ------------------------------------------------------------------------ restore
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda: mlp(keras.optimizers.Adam(1e-3)), id="adam"),
+        pytest.param(lambda: mlp(keras.optimizers.SGD(0.01, momentum=0.9)), id="sgd-momentum"),
+        pytest.param(lambda: mlp("rmsprop", batchnorm=True, dropout=True), id="batchnorm-dropout"),
+        pytest.param(
+            lambda: mlp(keras.optimizers.Adam(keras.optimizers.schedules.ExponentialDecay(
+                1e-3, decay_steps=10, decay_rate=0.5))),
+            id="schedule",
+        ),
+    ],
+)
+def test_restores_model_bit_for_bit(data, make) -> None:
+    x, y = data
+    model = make()
+    model.fit(x, y, epochs=1, verbose=0)  # slots, BN statistics and iterations are non-trivial
+    before = snapshot(model)
+    lr_object = model.optimizer._learning_rate
+    train_function = model.train_function
+    result = LRFinder(model).find(x, y, 1e-5, 10.0, 32, steps=40)
+    assert len(result) > 5
+    assert_same_state(model, before)
+    assert model.optimizer._learning_rate is lr_object
+    assert model.train_function is train_function
+    assert model.stop_training is False
+    # ... and training goes on exactly as if the finder had never run.
+    twin = make()
+    twin.fit(x, y, epochs=1, verbose=0)
+    model.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    twin.fit(x, y, epochs=1, shuffle=False, verbose=0)
+    for a, b in zip(model.get_weights(), twin.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+class Explode(keras.callbacks.Callback):
+    def __init__(self, error: BaseException, at: int = 5) -> None:
+        super().__init__()
+        self.error, self.at = error, at
+
+    def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+        if batch == self.at:
+            raise self.error
+
+
+@pytest.mark.parametrize("error", [RuntimeError("boom"), KeyboardInterrupt()],
+                         ids=["exception", "keyboard-interrupt"])
+def test_restores_after_a_failure_mid_run(data, error) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.05, momentum=0.9), batchnorm=True)
+    model.fit(x, y, epochs=1, verbose=0)
+    before = snapshot(model)
+    lr_object = model.optimizer._learning_rate
+    tracker = model._loss_tracker
+    with pytest.raises(type(error)):
+        LRFinder(model).find(x, y, 1e-4, 10.0, 32, steps=50, callbacks=[Explode(error)])
+    assert_same_state(model, before)
+    assert model.optimizer._learning_rate is lr_object
+    assert model._loss_tracker is tracker
+
+
+def test_restores_global_random_state(data) -> None:
+    import random
+
+    from keras.src.random.seed_generator import global_seed_generator
+
+    x, y = data
+    model = mlp(dropout=True)
+    keras.random.normal((2,))  # makes sure Keras's global seed generator exists
+    generator = global_seed_generator()
+    keras_state = generator.state.numpy()
+    np.random.seed(123)
+    random.seed(123)
+    expected = (np.random.rand(), random.random(), keras.random.normal((3,)).numpy())
+    np.random.seed(123)
+    random.seed(123)
+    generator.state.assign(keras_state)
+    LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=20, seed=7)
+    assert np.random.rand() == expected[0]
+    assert random.random() == expected[1]
+    np.testing.assert_array_equal(keras.random.normal((3,)).numpy(), expected[2])
+
+
+def test_find_twice_and_after_training_gives_the_same_curve(data) -> None:
+    x, y = data
+    model = mlp()
+    first = LRFinder(model).find(x, y, 1e-5, 1.0, 32, steps=30, seed=3)
+    second = LRFinder(model).find(x, y, 1e-5, 1.0, 32, steps=30, seed=3)
+    np.testing.assert_array_equal(first.losses, second.losses)
+    model.fit(x, y, epochs=2, verbose=0)
+    trained = LRFinder(model).find(x, y, 1e-5, 1.0, 32, steps=30, seed=3)
+    assert trained.losses[0] < first.losses[0]  # it starts from the trained weights
+    model.fit(x, y, epochs=1, verbose=0)  # and the model still trains afterwards
+
+
+def test_state_capture_restores_when_used_directly(data) -> None:
+    x, y = data
+    model = mlp()
+    state = ModelState.capture(model)
+    model.fit(x, y, epochs=1, verbose=0)
+    assert not state.matches()
+    state.restore()
+    assert state.matches()
+
+
+# ---------------------------------------------------------------------- data kinds
+def test_positional_keras_lr_finder_call(data) -> None:
+    x, y = data
+    result = LRFinder(mlp()).find(x, y, 0.0001, 1, 200, 5)
+    assert result.settings["num_steps"] == 5 * math.ceil(N / 200)
+    assert result.lrs[0] == pytest.approx(1e-4, rel=1e-6)
+
+
+def test_tf_data_dataset_cycles_when_shorter_than_the_run(data) -> None:
+    x, y = data
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)  # 4 batches
+    result = LRFinder(mlp()).find(dataset, start_lr=1e-4, end_lr=1.0, steps=20, stop_factor=None)
+    assert len(result) == 20
+
+
+def test_infinite_tf_data_dataset(data) -> None:
+    x, y = data
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).repeat().batch(32)
+    result = LRFinder(mlp()).find(dataset, start_lr=1e-4, end_lr=1.0, steps=25, stop_factor=None)
+    assert len(result) == 25
+
+
+class ArrayPyDataset(keras.utils.PyDataset):
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        part = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.x[part], self.y[part]
+
+
+def test_pydataset(data) -> None:
+    x, y = data
+    result = LRFinder(mlp()).find(ArrayPyDataset(x, y, 32), start_lr=1e-4, end_lr=1.0,
+                                  epochs=2, stop_factor=None)
+    assert len(result) == 16
+
+
+def multi_input_model() -> keras.Model:
+    keras.utils.set_random_seed(0)
+    left, right = keras.Input((5,), name="left"), keras.Input((3,), name="right")
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()([left, right]))
+    model = keras.Model({"left": left, "right": right}, keras.layers.Dense(1)(hidden))
+    model.compile("adam", "mse")
+    return model
+
+
+def test_multi_input_dict_and_list(data) -> None:
+    x, _ = data
+    inputs = {"left": x[:, :5], "right": x[:, 5:]}
+    target = x.sum(axis=1, keepdims=True)
+    result = LRFinder(multi_input_model()).find(inputs, target, 1e-4, 1.0, 32, steps=20)
+    assert len(result) >= 2
+    left, right = keras.Input((5,)), keras.Input((3,))
+    out = keras.layers.Dense(1)(keras.layers.Concatenate()([left, right]))
+    model = keras.Model([left, right], out)
+    model.compile("sgd", "mse")
+    result = LRFinder(model).find([x[:, :5], x[:, 5:]], target, 1e-4, 1e-1, 32, steps=20)
+    assert len(result) == 20
+
+
+class Subclassed(keras.Model):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hidden = keras.layers.Dense(8, activation="relu")
+        self.out = keras.layers.Dense(CLASSES, activation="softmax")
+
+    def call(self, inputs: object) -> object:
+        return self.out(self.hidden(inputs))
+
+
+def test_subclassed_model_never_built_before(data) -> None:
+    x, y = data
+    model = Subclassed()
+    model.compile("adam", "sparse_categorical_crossentropy")
+    result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=20)
+    assert len(result) >= 2
+    before = snapshot(model)
+    LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=20)
+    assert_same_state(model, before)
+
+
+# ----------------------------------------------------------------------- results
+def test_json_round_trip(data, tmp_path) -> None:
+    x, y = data
+    result = LRFinder(mlp()).find(x, y, 1e-5, 10.0, 32, steps=40)
+    path = result.save(tmp_path / "curve.json")
+    loaded = LRFinderResult.load(path)
+    np.testing.assert_array_equal(loaded.lrs, result.lrs)
+    np.testing.assert_array_equal(loaded.losses, result.losses)
+    np.testing.assert_array_equal(loaded.smoothed_losses, result.smoothed_losses)
+    assert loaded.settings == result.settings
+    assert loaded.stop_reason == result.stop_reason
+    assert [p.name for p in tmp_path.iterdir()] == ["curve.json"]  # no temporary left over
+
+
+# ---------------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"start_lr": 0.0}, "start_lr must be > 0"),
+        ({"start_lr": -1e-3}, "start_lr must be > 0"),
+        ({"start_lr": 1.0, "end_lr": 1e-3}, "must be greater than start_lr"),
+        ({"start_lr": float("nan")}, "finite number"),
+        ({"steps": 5}, "at least 10"),
+        ({"steps": 20, "epochs": 2}, "not both"),
+        ({"batch_size": 0}, "batch_size must be a positive"),
+    ],
+)
+def test_bad_arguments(data, kwargs, message) -> None:
+    x, y = data
+    with pytest.raises(ValueError, match=message):
+        LRFinder(mlp()).find(x, y, **kwargs)
+
+
+def test_bad_data(data) -> None:
+    x, y = data
+    model = mlp()
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="same length"):
+        LRFinder(model).find(x, y[:-3])
+    with pytest.raises(ValueError, match="empty"):
+        LRFinder(model).find(x[:0], y[:0])
+    with pytest.raises(ValueError, match="does not fit the model"):
+        LRFinder(model).find(x[:, :5], y)
+    with pytest.raises(ValueError, match="at least 10"):
+        LRFinder(model).find(x[:64], y[:64], batch_size=32, epochs=1)
+    assert_same_state(model, before)
+
+
+def test_uncompiled_model_is_refused() -> None:
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"not compiled.*model.compile"):
+        LRFinder(model).find(np.ones((64, 3)), np.ones((64, 1)))
+    with pytest.raises(TypeError, match=r"keras\.Model"):
+        LRFinder("model.keras")  # type: ignore[arg-type]
