@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from lrfind.result import LRFinderResult, SmoothedLoss
+from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
 
 DEFAULT_START_LR = 1e-10
 DEFAULT_END_LR = 10.0
@@ -43,7 +43,7 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
     """The range test's ramp: from `start_lr` to `end_lr` over `num_steps` batches.
 
     ```python
-    t = clip(step - initial_step, 0, num_steps - 1) / (num_steps - 1)
+    t = clip((step - initial_step) // batches_per_step, 0, num_steps - 1) / (num_steps - 1)
     lr = start_lr * (end_lr / start_lr) ** t      # mode="exponential"
     lr = start_lr + (end_lr - start_lr) * t       # mode="linear"
     ```
@@ -60,6 +60,8 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
         num_steps: number of planned batches (≥ 2).
         mode: "exponential" (a constant factor per batch) or "linear".
         initial_step: the optimizer's iteration count when the ramp starts.
+        batches_per_step: batches per applied update (the optimizer's
+            ``gradient_accumulation_steps``); the ramp advances once per update.
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
         num_steps: int,
         mode: str = "exponential",
         initial_step: int = 0,
+        batches_per_step: int = 1,
     ) -> None:
         _check_lr_range(start_lr, end_lr)
         if mode not in RAMP_MODES:
@@ -80,9 +83,14 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
         self.num_steps = int(num_steps)
         self.mode = mode
         self.initial_step = int(initial_step)
+        self.batches_per_step = int(batches_per_step)
+        if self.batches_per_step < 1:
+            raise ValueError(f"batches_per_step must be ≥ 1, got {batches_per_step}.")
 
     def __call__(self, step: Any) -> Any:
         step = ops.cast(step, "float32") - float(self.initial_step)
+        if self.batches_per_step > 1:
+            step = ops.floor(step / float(self.batches_per_step))
         t = ops.clip(step, 0.0, float(self.num_steps - 1)) / float(self.num_steps - 1)
         if self.mode == "linear":
             return self.start_lr + (self.end_lr - self.start_lr) * t
@@ -95,6 +103,7 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
             "num_steps": self.num_steps,
             "mode": self.mode,
             "initial_step": self.initial_step,
+            "batches_per_step": self.batches_per_step,
         }
 
 
@@ -106,6 +115,8 @@ class _BatchLossTracker(keras.metrics.Mean):
     ``update_state(batch_loss, sample_weight=batch_size)`` once per batch, inside the
     compiled function, so the buffer holds one exact value per batch whatever
     ``steps_per_execution`` is. Resetting (Keras does so each epoch) clears only the mean.
+    Under ``tf.distribute`` each replica writes its own (unscaled) loss and reads average
+    them: the recorded value is the global batch loss.
     """
 
     def __init__(self, capacity: int, learning_rate: Any, name: str = "loss") -> None:
@@ -113,16 +124,20 @@ class _BatchLossTracker(keras.metrics.Mean):
         self.capacity = int(capacity)
         self._learning_rate = learning_rate  # () -> the LR the optimizer applies this step
         self.batch_losses = self.add_variable(
-            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_losses"
+            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_losses",
+            aggregation="mean"
         )
         self.batch_lrs = self.add_variable(
-            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs"
+            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs",
+            aggregation="mean"
         )
         self.batch_count = self.add_variable(
-            shape=(), initializer="zeros", dtype="float32", name="batch_count"
+            shape=(), initializer="zeros", dtype="float32", name="batch_count",
+            aggregation="mean"
         )
         self.last_batch = self.add_variable(
-            shape=(3,), initializer="zeros", dtype="float32", name="last_batch"
+            shape=(3,), initializer="zeros", dtype="float32", name="last_batch",
+            aggregation="mean"
         )  # [batches so far, lr, loss]: what the callback reads after each step
 
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
@@ -306,6 +321,13 @@ class LRRangeTest(keras.callbacks.Callback):
             ``smoothed > stop_factor * best`` for positive losses, and it stays meaningful
             for losses ≤ 0. ``None`` never stops on divergence (NaN/Inf still stops).
         restore: put the model's weights and optimizer state back at the end of training.
+        validation_data: optional ``(x_val, y_val)`` arrays or a ``tf.data.Dataset`` of
+            batches. A fixed subset of it (``val_batches`` batches of ``val_batch_size``)
+            is cached once, and its loss is evaluated every ``val_every`` batches
+            (``training=False``), recorded beside the training loss.
+        val_every: evaluate the validation subset every this many batches.
+        val_batches: how many batches the cached validation subset holds.
+        val_batch_size: batch size of the cached subset for array data.
     """
 
     def __init__(
@@ -318,6 +340,10 @@ class LRRangeTest(keras.callbacks.Callback):
         beta: float = 0.98,
         stop_factor: float | None = 4.0,
         restore: bool = True,
+        validation_data: Any = None,
+        val_every: int = 5,
+        val_batches: int = 4,
+        val_batch_size: int = 64,
     ) -> None:
         super().__init__()
         _check_lr_range(start_lr, end_lr)
@@ -338,6 +364,15 @@ class LRRangeTest(keras.callbacks.Callback):
         SmoothedLoss(self.beta)  # validates beta
         self.stop_factor = stop_factor
         self.restore = restore
+        if int(val_every) < 1 or int(val_batches) < 1 or int(val_batch_size) < 1:
+            raise ValueError("val_every, val_batches and val_batch_size must be ≥ 1.")
+        self.val_every = int(val_every)
+        self._val_cache = (
+            None
+            if validation_data is None
+            else _cache_validation(validation_data, int(val_batches), int(val_batch_size))
+        )
+        self._val_loss_fn: Any = None
         self.result: LRFinderResult | None = None
         self._state: ModelState | None = None
         self._tracker: _BatchLossTracker | None = None
@@ -348,8 +383,21 @@ class LRRangeTest(keras.callbacks.Callback):
         self._begin(capture_state=self.restore)
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._scan_new_points(logs):
+        stop = self._scan_new_points(logs)
+        if self._val_cache is not None and self._losses and (
+            len(self._losses) - self._last_val_at >= self.val_every
+        ):
+            self._evaluate_validation()
+        if stop:
             self.model.stop_training = True
+
+    def _evaluate_validation(self) -> None:
+        if self._val_loss_fn is None:
+            self._val_loss_fn = _make_loss_fn(self.model)
+        total = sum(float(self._val_loss_fn(xb, yb)) for xb, yb in self._val_cache)
+        self._last_val_at = len(self._losses)
+        self._val_indices.append(len(self._losses) - 1)
+        self._val_losses.append(total / len(self._val_cache))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.finish()
@@ -364,12 +412,16 @@ class LRRangeTest(keras.callbacks.Callback):
         self._saved_lr = lr_owner._learning_rate
         self._saved_tracker = model._loss_tracker
         self._saved_train_function = model.train_function
+        # With gradient accumulation the optimizer applies one update per
+        # `accumulation` batches; the ramp advances per update, and so do the points.
+        self._accumulation = int(getattr(lr_owner, "gradient_accumulation_steps", None) or 1)
         self._ramp = LRRamp(
             self.start_lr,
             self.end_lr,
-            self.num_steps,
+            max(2, self.num_steps // self._accumulation),
             mode=self.mode,
             initial_step=int(ops.convert_to_numpy(lr_owner._iterations)),
+            batches_per_step=self._accumulation,
         )
         steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
         with model.distribute_strategy.scope():
@@ -386,6 +438,9 @@ class LRRangeTest(keras.callbacks.Callback):
         self._best = math.inf
         self._stop_reason = "completed"
         self._finished = False
+        self._val_indices: list[int] = []
+        self._val_losses: list[float] = []
+        self._last_val_at = 0
         self.result = None
 
     def _scan_new_points(self, logs: dict[str, Any] | None = None) -> bool:
@@ -440,12 +495,26 @@ class LRRangeTest(keras.callbacks.Callback):
         if self._state is not None:
             self._state.restore()
             self._state = None
+        lrs, losses, smoothed = np.array(self._lrs), np.array(self._losses), self._smoothed
+        settings = self.settings()
+        if self._accumulation > 1:  # one point per applied update: its batches' mean loss
+            updates = len(losses) // self._accumulation
+            lrs = lrs[: updates * self._accumulation : self._accumulation]
+            losses = losses[: updates * self._accumulation].reshape(updates, -1).mean(axis=1)
+            smoothed = smooth_losses(losses, self.beta)
+            settings.update(gradient_accumulation_steps=self._accumulation, points="updates")
+        val_indices = np.array(self._val_indices, dtype=np.int64) // self._accumulation
+        keep = val_indices < len(losses)
+        if self._val_cache is not None:
+            settings.update(val_every=self.val_every, val_batches=len(self._val_cache))
         self.result = LRFinderResult(
-            lrs=np.array(self._lrs),
-            losses=np.array(self._losses),
-            smoothed_losses=np.array(self._smoothed),
-            settings=self.settings(),
+            lrs=lrs,
+            losses=losses,
+            smoothed_losses=np.array(smoothed),
+            settings=settings,
             stop_reason=self._stop_reason,
+            val_indices=val_indices[keep] if self._val_cache is not None else None,
+            val_losses=np.array(self._val_losses)[keep] if self._val_cache is not None else None,
         )
         self._tracker = None
         return self.result
@@ -505,6 +574,9 @@ class LRFinder:
         seed: int | None = None,
         verbose: int = 0,
         callbacks: list[keras.callbacks.Callback] | None = None,
+        validation_data: Any = None,
+        val_every: int = 5,
+        val_batches: int = 4,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
 
@@ -529,6 +601,9 @@ class LRFinder:
                 state is put back afterwards.
             verbose: passed to ``model.fit``.
             callbacks: more callbacks for the run's ``model.fit``.
+            validation_data, val_every, val_batches: also record the loss of a fixed,
+                cached validation subset every ``val_every`` batches (see `LRRangeTest`);
+                it is in ``result.val_losses`` and ``result.validation_suggestion``.
 
         Returns:
             The `LRFinderResult`; also kept as ``self.result``.
@@ -556,6 +631,10 @@ class LRFinder:
             beta=beta,
             stop_factor=stop_factor,
             restore=False,
+            validation_data=validation_data,
+            val_every=val_every,
+            val_batches=val_batches,
+            val_batch_size=batch_size or 32,
         )
         try:
             if seed is not None:
@@ -577,6 +656,47 @@ class LRFinder:
         self.result = test.result
         assert self.result is not None
         return self.result
+
+
+# ---------------------------------------------------------------- validation subset
+def _cache_validation(data: Any, batches: int, batch_size: int) -> list[tuple[Any, Any]]:
+    """A fixed list of (x, y) batches: the first ``batches`` of the validation data."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and not _is_dataset(data):
+        x, y = data
+        n = len(keras.tree.flatten(x)[0])
+        if n == 0:
+            raise ValueError("validation_data is empty.")
+        cache = []
+        for start in range(0, min(n, batches * batch_size), batch_size):
+            cache.append(_slice_batch((x, y), slice(start, start + batch_size)))
+        return cache
+    if _is_dataset(data):
+        cache = [(batch[0], batch[1]) for batch in data.take(batches)]
+        if not cache:
+            raise ValueError("validation_data is an empty dataset.")
+        return cache
+    raise ValueError(
+        "validation_data must be an (x_val, y_val) pair of arrays or a tf.data.Dataset "
+        f"yielding (x, y) batches, got {type(data).__name__}."
+    )
+
+
+def _slice_batch(structure: Any, part: slice) -> Any:
+    return keras.tree.map_structure(lambda array: array[part], structure)
+
+
+def _make_loss_fn(model: keras.Model) -> Any:
+    """(x, y) -> the model's compiled loss on that batch, in inference mode."""
+
+    def loss_fn(x: Any, y: Any) -> Any:
+        y_pred = model(x, training=False)
+        return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(loss_fn, reduce_retracing=True)
+    return loss_fn
 
 
 # ----------------------------------------------------------------- input validation

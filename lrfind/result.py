@@ -71,6 +71,8 @@ class LRFinderResult:
         smoothed_losses: bias-corrected EMA of ``losses`` (``settings["beta"]``).
         settings: the settings the test ran with (start/end LR, steps, mode, ...).
         stop_reason: ``"completed"``, ``"diverged"`` or ``"non_finite"``.
+        val_indices, val_losses: when the test evaluated a validation subset, the point
+            indices at which it did and the loss there (``val_lrs`` gives their LRs).
 
     Example:
 
@@ -86,6 +88,8 @@ class LRFinderResult:
     smoothed_losses: np.ndarray
     settings: dict[str, Any] = field(default_factory=dict)
     stop_reason: str = "completed"
+    val_indices: np.ndarray | None = None
+    val_losses: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.lrs = np.asarray(self.lrs, dtype=np.float64)
@@ -96,6 +100,13 @@ class LRFinderResult:
                 "lrs, losses and smoothed_losses must have the same length, got "
                 f"{len(self.lrs)}, {len(self.losses)} and {len(self.smoothed_losses)}."
             )
+        if (self.val_indices is None) != (self.val_losses is None):
+            raise ValueError("val_indices and val_losses go together: pass both or neither.")
+        if self.val_indices is not None:
+            self.val_indices = np.asarray(self.val_indices, dtype=np.int64)
+            self.val_losses = np.asarray(self.val_losses, dtype=np.float64)
+            if len(self.val_indices) != len(self.val_losses):
+                raise ValueError("val_indices and val_losses must have the same length.")
 
     @classmethod
     def from_curve(
@@ -123,6 +134,20 @@ class LRFinderResult:
         from lrfind.analysis import suggest
 
         return suggest(self.lrs, self.losses)
+
+    @property
+    def val_lrs(self) -> np.ndarray | None:
+        """The learning rates at which the validation loss was evaluated."""
+        return None if self.val_indices is None else self.lrs[self.val_indices]
+
+    @cached_property
+    def validation_suggestion(self) -> Suggestion | None:
+        """The same analysis applied to the validation-loss curve (None without one)."""
+        from lrfind.analysis import suggest
+
+        if self.val_indices is None:
+            return None
+        return suggest(self.val_lrs, self.val_losses)
 
     @property
     def suggested_lr(self) -> float | None:
@@ -167,6 +192,9 @@ class LRFinderResult:
             "losses": [_finite_or_none(v) for v in self.losses],
             "smoothed_losses": [_finite_or_none(v) for v in self.smoothed_losses],
         }
+        if self.val_indices is not None:
+            data["val_indices"] = [int(i) for i in self.val_indices]
+            data["val_losses"] = [_finite_or_none(v) for v in self.val_losses]
         if with_suggestion:
             data["suggestion"] = self.suggestion.to_dict()
         return data
@@ -191,6 +219,8 @@ class LRFinderResult:
             smoothed_losses=floats("smoothed_losses"),
             settings=dict(data.get("settings", {})),
             stop_reason=str(data.get("stop_reason", "completed")),
+            val_indices=data.get("val_indices"),
+            val_losses=floats("val_losses") if "val_indices" in data else None,
         )
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -434,3 +434,77 @@ def test_uncompiled_model_is_refused() -> None:
         LRFinder(model).find(np.ones((64, 3)), np.ones((64, 1)))
     with pytest.raises(TypeError, match=r"keras\.Model"):
         LRFinder("model.keras")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------- mixed precision, gradient accumulation
+def test_mixed_precision_loss_scale_optimizer(data) -> None:
+    x, y = data
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = mlp(keras.optimizers.Adam(1e-3))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    model.fit(x, y, epochs=1, verbose=0)
+    before = snapshot(model)
+    probe = BatchLossProbe(x, y, batch_size=32)
+    result = LRFinder(model).find(x, y, 1e-4, 1e-2, 32, steps=20, shuffle=False,
+                                  stop_factor=None, callbacks=[probe])
+    assert len(result) == 20
+    # The LR reaches the inner optimizer; the recorded loss is the unscaled loss. A step
+    # skipped for overflow (the dynamic loss scale starts high) applies no update, so the
+    # ramp does not advance on it: that batch's LR repeats on the next one.
+    ramp = np.geomspace(1e-4, 1e-2, 20)
+    assert (np.diff(result.lrs) >= 0).all()
+    assert all(np.isclose(ramp, lr, rtol=1e-5).any() for lr in result.lrs)
+    assert result.lrs[0] == pytest.approx(1e-4, rel=1e-6)
+    np.testing.assert_allclose(result.losses, probe.losses[:20], rtol=2e-3)
+    assert_same_state(model, before)
+
+
+def test_gradient_accumulation_ramps_per_update(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.1, gradient_accumulation_steps=2))
+    model.fit(x, y, epochs=1, verbose=0)
+    before = snapshot(model)
+    result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=24, shuffle=False, stop_factor=None)
+    assert len(result) == 12  # 24 batches, 12 applied updates, one point each
+    np.testing.assert_allclose(result.lrs, np.geomspace(1e-4, 1.0, 12), rtol=1e-5)
+    assert result.settings["gradient_accumulation_steps"] == 2
+    assert result.settings["points"] == "updates"
+    assert_same_state(model, before)
+
+
+# ------------------------------------------------------------------ validation loss
+def test_validation_loss_every_k_batches_on_a_cached_subset(data, tmp_path) -> None:
+    x, y = data
+    x_val, y_val = x[:100], y[:100]
+    model = mlp()
+    model.fit(x, y, epochs=1, verbose=0)
+    before = snapshot(model)
+    evaluated: list[float] = []
+
+    class Reference(keras.callbacks.Callback):
+        # The validation loss computed independently, at the same points of the run.
+        seen = 0
+
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            self.seen += 1  # `batch` restarts every epoch
+            if self.seen % 5 == 0:
+                # the cached subset: val_batches=2 batches of the run's batch size, 32
+                pred = self.model(x_val[:32], training=False)
+                first = keras.losses.sparse_categorical_crossentropy(y_val[:32], pred)
+                pred = self.model(x_val[32:64], training=False)
+                second = keras.losses.sparse_categorical_crossentropy(y_val[32:64], pred)
+                evaluated.append((float(np.mean(first)) + float(np.mean(second))) / 2)
+
+    result = LRFinder(model).find(
+        x, y, 1e-4, 1.0, 32, steps=20, stop_factor=None, callbacks=[Reference()],
+        validation_data=(x_val, y_val), val_every=5, val_batches=2,
+    )
+    np.testing.assert_array_equal(result.val_indices, [4, 9, 14, 19])
+    np.testing.assert_allclose(result.val_losses, evaluated, rtol=1e-5)
+    np.testing.assert_array_equal(result.val_lrs, result.lrs[[4, 9, 14, 19]])
+    assert_same_state(model, before)
+    loaded = LRFinderResult.load(result.save(tmp_path / "val.json"))
+    np.testing.assert_array_equal(loaded.val_losses, result.val_losses)

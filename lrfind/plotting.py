@@ -1,0 +1,308 @@
+"""Matplotlib figures for lrfind.
+
+matplotlib (and Keras, for schedules) are imported inside the functions, so importing this
+module costs nothing. Figures go through pyplot, whose automatic backend choice already falls
+back to the non-interactive Agg backend when no display is available; a backend the user
+configured (`MPLBACKEND`, matplotlibrc, `%matplotlib inline`) is left alone.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from lrfind.result import LRFinderResult
+
+
+def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """`ax` and its figure, or a new figure with one axes when `ax` is None."""
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    return figure, ax
+
+
+def plot_schedule(
+    schedule: Callable[[int], Any], steps: int | Sequence[int], ax: Axes | None = None
+) -> Figure:
+    """Plot a learning-rate schedule against the optimizer step; returns the Figure.
+
+    Example:
+
+    ```python
+    from lrfind.schedules import CyclicLR
+    figure = plot_schedule(CyclicLR(1e-4, 1e-2, step_size=500, mode="triangular2"), 3000)
+    figure.savefig("clr.png")
+    ```
+
+    Args:
+        schedule: A `keras.optimizers.schedules.LearningRateSchedule` (lrfind's or Keras's) or
+            any callable from step to learning rate.
+        steps: Number of steps to plot from step 0, or the steps themselves.
+        ax: Axes to draw into; a new figure is made when None.
+    """
+    import numpy as np
+
+    from lrfind.schedules import schedule_values
+
+    step_values = np.arange(steps) if isinstance(steps, numbers.Integral) else np.asarray(steps)
+    learning_rates = schedule_values(schedule, step_values)
+    figure, ax = _figure_and_axes(ax)
+    name = getattr(schedule, "name", None) or getattr(schedule, "__name__", type(schedule).__name__)
+    ax.plot(step_values, learning_rates, label=name)
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(f"Learning-rate schedule: {name}")
+    return figure
+
+
+# ------------------------------------------------------------------- range-test curve
+_POINT_STYLES = {  # name: (label, colour, marker), in the order they appear on a curve
+    "descent_start": ("descent starts", "#2a9d8f", "^"),
+    "steepest": ("steepest descent", "#e76f51", "v"),
+    "minimum": ("minimum", "#6a4c93", "o"),
+    "divergence": ("divergence", "#c1121f", "X"),
+}
+_LOSS_COLOUR = "#1d3557"
+_SUGGESTION_COLOUR = "#2b9348"
+
+
+def plot_result(
+    result: LRFinderResult,
+    ax: Axes | Sequence[Axes] | None = None,
+    derivative: bool = False,
+) -> Figure:
+    """Plot a range test: loss against learning rate (log axis) with its reading marked.
+
+    Draws each batch's loss (faint), the smoothed curve the suggestion is read from (bold),
+    every named point of `result.suggestion` (marked and labelled), the suggested LR, the
+    suggested min–max band (shaded) and the divergence point. With ``derivative=True`` a
+    second panel shows d loss / d log10(lr), whose most negative value is the steepest point.
+
+    Example:
+
+    ```python
+    result = LRFinder(model).find(x, y)
+    figure = plot_result(result, derivative=True)   # same as result.plot(derivative=True)
+    figure.savefig("lr_range_test.png", dpi=150)
+    ```
+
+    Args:
+        result: A finished range test (`LRFinderResult`, also one loaded from JSON).
+        ax: Axes to draw the loss into; a new figure is made when None. With
+            ``derivative=True`` either a pair of axes (loss, derivative) or one axes,
+            below which the derivative panel is appended.
+        derivative: Add the panel with the derivative of the smoothed loss.
+    """
+    loss_ax, slope_ax = _result_axes(ax, derivative)
+    curve = _CurveView(result)
+    _draw_loss_panel(loss_ax, curve)
+    if slope_ax is not None:
+        _draw_derivative_panel(slope_ax, curve)
+        loss_ax.tick_params(labelbottom=False)
+        loss_ax.set_xlabel("")
+    return loss_ax.figure
+
+
+def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        if not derivative:
+            figure, loss_ax = plt.subplots(figsize=(8, 5), layout="constrained")
+            return loss_ax, None
+        figure, (loss_ax, slope_ax) = plt.subplots(
+            2, 1, figsize=(8, 6.5), sharex=True, height_ratios=(3, 1.2), layout="constrained"
+        )
+        return loss_ax, slope_ax
+    if isinstance(ax, (list, tuple)) or getattr(ax, "ndim", 0) == 1:
+        axes = list(ax)
+        if len(axes) != (2 if derivative else 1):
+            raise ValueError(
+                f"got {len(axes)} axes; pass one axes, or two (loss, derivative) together "
+                "with derivative=True."
+            )
+        return axes[0], (axes[1] if derivative else None)
+    if not derivative:
+        return ax, None
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    slope_ax = make_axes_locatable(ax).append_axes("bottom", size="40%", pad=0.15, sharex=ax)
+    return ax, slope_ax
+
+
+class _CurveView:
+    """What the panels draw, computed once: the curve, its smoothing and its reading."""
+
+    def __init__(self, result: LRFinderResult) -> None:
+        import numpy as np
+
+        from lrfind.analysis import loss_gradient, smooth_curve
+
+        self.lrs = np.asarray(result.lrs, dtype=np.float64)
+        self.losses = np.asarray(result.losses, dtype=np.float64)
+        self.suggestion = result.suggestion
+        self.stop_reason = result.stop_reason
+        self.beta = result.settings.get("beta")
+        try:  # the curve the named points were read from
+            self.smoothed = smooth_curve(self.lrs, self.losses)
+            self.slope = loss_gradient(self.lrs, self.losses)
+        except ValueError:  # too odd a curve for the analysis: fall back to the recorded EMA
+            self.smoothed = np.asarray(result.smoothed_losses, dtype=np.float64)
+            self.slope = np.full(len(self.lrs), np.nan)
+        divergence = self.suggestion.points.get("divergence")
+        self.usable = len(self.lrs) if divergence is None else max(divergence.index, 1)
+
+    def loss_limits(self) -> tuple[float, float] | None:
+        """y-limits that show the descent in full and the divergence as it takes off."""
+        import numpy as np
+
+        head = slice(0, max(self.usable, 2) + 1)
+        values = np.concatenate([self.smoothed[head], self.losses[head]])
+        values = values[np.isfinite(values)]
+        if len(values) == 0:
+            return None
+        low = float(np.min(values))
+        high = float(np.percentile(values, 98))
+        start = self.smoothed[np.isfinite(self.smoothed)]
+        if len(start):
+            high = max(high, float(np.max(start[: max(self.usable, 1)])))
+        span = high - low or abs(high) or 1.0
+        return low - 0.08 * span, high + 0.12 * span
+
+
+def _format_lr(lr: float) -> str:
+    return f"{lr:.3g}"
+
+
+def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
+    import numpy as np
+
+    suggestion = curve.suggestion
+    ax.set_xscale("log")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.grid(True, which="minor", axis="x", alpha=0.1)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("loss")
+    if len(curve.lrs) == 0:
+        ax.text(0.5, 0.5, "no finite loss was recorded", ha="center", va="center",
+                transform=ax.transAxes)
+        ax.set_title("Learning-rate range test: no curve")
+        return
+    if suggestion.min_lr is not None and suggestion.max_lr is not None:
+        ax.axvspan(suggestion.min_lr, suggestion.max_lr, color=_SUGGESTION_COLOUR, alpha=0.10,
+                   lw=0, label=f"suggested range {_format_lr(suggestion.min_lr)} – "
+                   f"{_format_lr(suggestion.max_lr)}")
+    ax.plot(curve.lrs, curve.losses, color=_LOSS_COLOUR, alpha=0.28, lw=0.8,
+            label="loss of each batch")
+    ax.plot(curve.lrs, curve.smoothed, color=_LOSS_COLOUR, lw=2.2, label="smoothed loss")
+    if suggestion.lr is not None:
+        ax.axvline(suggestion.lr, color=_SUGGESTION_COLOUR, lw=2.0,
+                   label=f"suggested lr {_format_lr(suggestion.lr)}")
+    divergence = suggestion.points.get("divergence")
+    if divergence is not None:
+        ax.axvline(divergence.lr, color=_POINT_STYLES["divergence"][1], lw=1.2, ls="--")
+    limits = curve.loss_limits()
+    if limits is not None:
+        ax.set_ylim(*limits)
+    _mark_points(ax, curve, np.asarray(curve.smoothed))
+    ax.legend(loc="lower left", fontsize="small", framealpha=0.9)
+    if suggestion.lr is not None and suggestion.reliable:
+        headline = f"suggested learning rate {_format_lr(suggestion.lr)}"
+    elif suggestion.lr is not None:
+        headline = f"{_format_lr(suggestion.lr)} (not reliable)"
+    else:
+        headline = "no reliable suggestion"
+    ax.set_title(f"Learning-rate range test: {headline}", loc="left", fontsize="medium")
+    ax.set_title(f"{len(curve.lrs)} batches, {curve.stop_reason}", loc="right",
+                 fontsize="small", color="0.4")
+    if not suggestion.reliable:
+        import textwrap
+
+        ax.text(0.98, 0.96, textwrap.fill(suggestion.reason, 60), transform=ax.transAxes,
+                ha="right", va="top", fontsize="small",
+                bbox={"boxstyle": "round", "fc": "#fff3cd", "ec": "#d4a017"})
+
+
+def _mark_points(ax: Axes, curve: _CurveView, smoothed: Any) -> None:
+    """Mark every named point on the smoothed curve and label it; close labels are stacked."""
+    import math
+
+    points = [
+        (name, point)
+        for name, point in curve.suggestion.points.items()
+        if name in _POINT_STYLES or True
+    ]
+    points.sort(key=lambda item: (item[1].lr, list(_POINT_STYLES).index(item[0])
+                                  if item[0] in _POINT_STYLES else 99))
+    x_low, x_high = (math.log10(v) for v in ax.get_xlim())
+    y_low, y_high = ax.get_ylim()
+    stack_x, stack = -math.inf, 0
+    for name, point in points:
+        label, colour, marker = _POINT_STYLES.get(name, (name, "0.3", "D"))
+        y = point.loss if math.isfinite(point.loss) else _nearest_finite(smoothed, point.index)
+        if y is None:
+            continue
+        y = min(max(y, y_low), y_high)
+        ax.plot([point.lr], [y], marker=marker, ms=9, color=colour, mec="white", mew=1.2,
+                ls="none", zorder=5)
+        position = (math.log10(point.lr) - x_low) / (x_high - x_low)
+        stack = stack + 1 if position - stack_x < 0.12 else 0
+        stack_x = position if stack == 0 else stack_x
+        ax.annotate(
+            f"{label}\n{_format_lr(point.lr)}",
+            xy=(point.lr, y),
+            xytext=(-8, -16 - 26 * stack),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize="x-small",
+            color=colour,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
+            arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.8, "alpha": 0.7},
+            zorder=6,
+        )
+
+
+def _nearest_finite(values: Any, index: int) -> float | None:
+    import numpy as np
+
+    finite = np.flatnonzero(np.isfinite(values[: index + 1]))
+    return float(values[finite[-1]]) if len(finite) else None
+
+
+def _draw_derivative_panel(ax: Axes, curve: _CurveView) -> None:
+    import numpy as np
+
+    ax.set_xscale("log")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.axhline(0.0, color="0.5", lw=0.8)
+    ax.plot(curve.lrs, curve.slope, color=_LOSS_COLOUR, lw=1.6)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("d loss / d log10(lr)")
+    head = curve.slope[: curve.usable + 1]
+    head = head[np.isfinite(head)]
+    if len(head):
+        low, high = float(np.min(head)), float(max(np.max(head), 0.0))
+        span = high - low or 1.0
+        ax.set_ylim(low - 0.15 * span, high + 0.15 * span)
+    steepest = curve.suggestion.points.get("steepest")
+    if steepest is not None and np.isfinite(curve.slope[steepest.index]):
+        label, colour, marker = _POINT_STYLES["steepest"]
+        ax.plot([steepest.lr], [curve.slope[steepest.index]], marker=marker, ms=9,
+                color=colour, mec="white", mew=1.2, ls="none", zorder=5)
+        ax.annotate(f"{label} {_format_lr(steepest.lr)}", xy=(steepest.lr,
+                    curve.slope[steepest.index]), xytext=(8, 0), textcoords="offset points",
+                    va="center", fontsize="x-small", color=colour)
+    if curve.suggestion.lr is not None:
+        ax.axvline(curve.suggestion.lr, color=_SUGGESTION_COLOUR, lw=1.5)
+    divergence = curve.suggestion.points.get("divergence")
+    if divergence is not None:
+        ax.axvline(divergence.lr, color=_POINT_STYLES["divergence"][1], lw=1.2, ls="--")
