@@ -3,25 +3,86 @@
 >>> from lrfind import LRFinder          # doctest: +SKIP
 >>> result = LRFinder(model).find(x, y)  # doctest: +SKIP
 >>> result.suggestion.lr                 # doctest: +SKIP
+
+The names below are imported on first use, so ``import lrfind`` (and the ``lrfind --help``
+command line) does not import Keras or TensorFlow until something needs them.
 """
 
 from __future__ import annotations
 
+import importlib as _importlib
 import os as _os
+from typing import TYPE_CHECKING, Any
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from lrfind.finder import LRFinder, LRRamp, LRRangeTest, ModelState
-from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
+if TYPE_CHECKING:
+    from lrfind.analysis import CurvePoint, Suggestion, suggest
+    from lrfind.finder import LRFinder, LRRamp, LRRangeTest, ModelState
+    from lrfind.plotting import plot_result, plot_schedule
+    from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
+    from lrfind.schedules import (
+        CyclicLR,
+        LinearWarmup,
+        OneCycleLR,
+        ScheduleCallback,
+        decay_schedule,
+        schedule_values,
+    )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CurvePoint",
+    "CyclicLR",
     "LRFinder",
     "LRFinderResult",
     "LRRamp",
     "LRRangeTest",
+    "LinearWarmup",
     "ModelState",
+    "OneCycleLR",
+    "ScheduleCallback",
     "SmoothedLoss",
+    "Suggestion",
+    "decay_schedule",
+    "plot_result",
+    "plot_schedule",
+    "schedule_values",
     "smooth_losses",
+    "suggest",
 ]
+
+_LAZY_NAMES = {
+    "LRFinder": "lrfind.finder",
+    "LRRamp": "lrfind.finder",
+    "LRRangeTest": "lrfind.finder",
+    "ModelState": "lrfind.finder",
+    "LRFinderResult": "lrfind.result",
+    "SmoothedLoss": "lrfind.result",
+    "smooth_losses": "lrfind.result",
+    "CurvePoint": "lrfind.analysis",
+    "Suggestion": "lrfind.analysis",
+    "suggest": "lrfind.analysis",
+    "plot_result": "lrfind.plotting",
+    "plot_schedule": "lrfind.plotting",
+    "CyclicLR": "lrfind.schedules",
+    "LinearWarmup": "lrfind.schedules",
+    "OneCycleLR": "lrfind.schedules",
+    "ScheduleCallback": "lrfind.schedules",
+    "decay_schedule": "lrfind.schedules",
+    "schedule_values": "lrfind.schedules",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lrfind' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

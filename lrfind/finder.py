@@ -143,13 +143,13 @@ class _BatchLossTracker(keras.metrics.Mean):
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         super().update_state(values, sample_weight=sample_weight)
         batch_loss = ops.mean(ops.cast(values, "float32"))
-        slot = ops.arange(self.capacity, dtype="float32") == self.batch_count
+        index = self.batch_count.value
+        slot = ops.arange(self.capacity, dtype="float32") == index
         learning_rate = ops.cast(self._learning_rate(), "float32")
-        self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses))
-        self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs))
-        self.batch_count.assign(self.batch_count + 1.0)
-        count = ops.cast(self.batch_count, "float32")
-        self.last_batch.assign(ops.stack([count, learning_rate, batch_loss]))
+        self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses.value))
+        self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs.value))
+        self.batch_count.assign(index + 1.0)
+        self.last_batch.assign(ops.stack([index + 1.0, learning_rate, batch_loss]))
 
     def result(self) -> dict[str, Any]:
         # The extra entries reach the callback in the logs Keras already hands over,
@@ -160,8 +160,8 @@ class _BatchLossTracker(keras.metrics.Mean):
         }
 
     def reset_state(self) -> None:
-        self.total.assign(ops.zeros_like(self.total))
-        self.count.assign(ops.zeros_like(self.count))
+        for variable in (self.total, self.count):
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
     def recorded(self) -> tuple[np.ndarray, np.ndarray]:
         """(learning rates, losses) of the batches recorded so far."""
@@ -181,15 +181,19 @@ def _inner_optimizer(optimizer: Any) -> Any:
 def _ensure_built(model: keras.Model) -> None:
     optimizer = model.optimizer
     if not optimizer.built:
-        with model.distribute_strategy.scope() if hasattr(
-            model, "distribute_strategy"
-        ) else _null_context():
+        with _strategy_scope(model):
             optimizer.build(model.trainable_variables)
 
 
 @contextmanager
-def _null_context() -> Iterator[None]:
-    yield
+def _strategy_scope(model: keras.Model) -> Iterator[None]:
+    """The model's tf.distribute scope on TensorFlow; nothing on other backends."""
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None:
+        yield
+    else:
+        with strategy.scope():
+            yield
 
 
 class ModelState:
@@ -392,8 +396,9 @@ class LRRangeTest(keras.callbacks.Callback):
             self.model.stop_training = True
 
     def _evaluate_validation(self) -> None:
+        model = self.model  # on JAX, this syncs the variables with the fit's state
         if self._val_loss_fn is None:
-            self._val_loss_fn = _make_loss_fn(self.model)
+            self._val_loss_fn = _make_loss_fn(model)
         total = sum(float(self._val_loss_fn(xb, yb)) for xb, yb in self._val_cache)
         self._last_val_at = len(self._losses)
         self._val_indices.append(len(self._losses) - 1)
@@ -424,10 +429,19 @@ class LRRangeTest(keras.callbacks.Callback):
             batches_per_step=self._accumulation,
         )
         steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
-        with model.distribute_strategy.scope():
-            self._tracker = _BatchLossTracker(
-                self.num_steps + steps_per_execution, lambda: lr_owner.learning_rate
-            )
+        if keras.backend.backend() == "tensorflow":
+            # The LR the optimizer applies this step, read in the same compiled step.
+            def learning_rate() -> Any:
+                return lr_owner.learning_rate
+        else:
+            # JAX and torch update metric variables apart from the optimizer's state,
+            # so the tracker evaluates the ramp at its own batch count instead.
+            ramp = self._ramp
+
+            def learning_rate() -> Any:
+                return ramp(ramp.initial_step + self._tracker.batch_count.value)
+        with _strategy_scope(model):
+            self._tracker = _BatchLossTracker(self.num_steps + steps_per_execution, learning_rate)
         object.__setattr__(lr_owner, "_learning_rate", self._ramp)
         object.__setattr__(model, "_loss_tracker", self._tracker)
         model.make_train_function(force=True)
@@ -451,6 +465,7 @@ class LRRangeTest(keras.callbacks.Callback):
         if last is not None and int(last[0]) == len(self._losses) + 1:
             lrs, losses = last[1:2], last[2:3]  # exactly one new batch: no variable read
         else:
+            _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
             lrs, losses = self._tracker.recorded()
             lrs, losses = lrs[len(self._losses) :], losses[len(self._losses) :]
         for lr, loss in zip(lrs, losses, strict=True):
