@@ -16,6 +16,8 @@ This is the only module of lrfind with Keras side effects. How it stays exact an
 from __future__ import annotations
 
 import math
+import mmap
+import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -636,6 +638,11 @@ class LRFinder:
                 "Pass more epochs=, more steps=, or a smaller batch_size."
             )
         _check_data_fits(model, x, y, batch_size)
+        if _is_array_data(x) and _has_memmap((x, y, sample_weight)):
+            # Stream memory-mapped arrays batch by batch instead of letting fit copy them.
+            x = MemmapBatches(x, y, sample_weight, batch_size=batch_size or 32,
+                              shuffle=shuffle, seed=seed)
+            y = sample_weight = None
 
         state = ModelState.capture(model)
         test = LRRangeTest(
@@ -671,6 +678,81 @@ class LRFinder:
         self.result = test.result
         assert self.result is not None
         return self.result
+
+
+# ------------------------------------------------------------- data larger than memory
+def _has_memmap(structure: Any) -> bool:
+    return any(isinstance(leaf, np.memmap) for leaf in keras.tree.flatten(structure))
+
+
+def _read_rows(array: Any, part: slice) -> np.ndarray:
+    """Rows ``part`` of an array; from a file-backed ``np.memmap``, by a plain file read.
+
+    Touching a memory map maps whole pages, and the kernel maps the cached pages around
+    each touched one too, so slicing a memmap batch by batch grows the resident set by
+    about a megabyte a batch. A positioned read of just the batch's bytes does not.
+    """
+    filename = getattr(array, "filename", None)
+    row_bytes = array.itemsize * int(np.prod(array.shape[1:], dtype=np.int64))
+    # Only a memmap that owns its mapping (not a view of one) has a meaningful `offset`.
+    if not filename or not array.flags.c_contiguous or not isinstance(array.base, mmap.mmap):
+        return np.array(array[part])
+    start, stop, _ = part.indices(len(array))
+    if stop <= start:
+        return np.empty((0, *array.shape[1:]), dtype=array.dtype)
+    # A memmap's offset is where its first row starts in the file.
+    with open(filename, "rb") as f:
+        buffer = os.pread(f.fileno(), (stop - start) * row_bytes, array.offset + start * row_bytes)
+    return np.frombuffer(buffer, dtype=array.dtype).reshape(stop - start, *array.shape[1:])
+
+
+class MemmapBatches(keras.utils.PyDataset):
+    """Batches read on demand from (memory-mapped) arrays, so the data never sits in RAM.
+
+    ``model.fit`` turns NumPy arrays into in-memory tensors; a ``np.load(path,
+    mmap_mode="r")`` array of several GB would be copied whole. `LRFinder.find` wraps
+    memory-mapped inputs in this dataset: each batch is a contiguous slice (cheap to read
+    from disk), and the order of the batches is shuffled each pass.
+
+    Example:
+
+    >>> import numpy as np
+    >>> batches = MemmapBatches(np.arange(10.0)[:, None], np.arange(10), batch_size=4)
+    >>> len(batches), batches[0][0].shape
+    (3, (4, 1))
+    """
+
+    def __init__(
+        self,
+        x: Any,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.x, self.y, self.sample_weight = x, y, sample_weight
+        self.batch_size = int(batch_size)
+        self.num_samples = len(keras.tree.flatten(x)[0])
+        self.shuffle = shuffle
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(len(self))
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        start = int(self._order[index]) * self.batch_size
+        part = slice(start, start + self.batch_size)
+        parts = [p for p in (self.x, self.y, self.sample_weight) if p is not None]
+        return tuple(keras.tree.map_structure(lambda a: _read_rows(a, part), p) for p in parts)
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self._rng.shuffle(self._order)
 
 
 # ---------------------------------------------------------------- validation subset

@@ -514,3 +514,48 @@ def test_validation_loss_every_k_batches_on_a_cached_subset(data, tmp_path) -> N
     assert_same_state(model, before)
     loaded = LRFinderResult.load(result.save(tmp_path / "val.json"))
     np.testing.assert_array_equal(loaded.val_losses, result.val_losses)
+
+
+# ---------------------------------------------------------------- memory-mapped data
+def test_memory_mapped_arrays_are_streamed(data, tmp_path, monkeypatch) -> None:
+    import lrfind.finder as finder_module
+
+    x, y = data
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    x_map = np.load(tmp_path / "x.npy", mmap_mode="r")
+    y_map = np.load(tmp_path / "y.npy", mmap_mode="r")
+    seen: list[int] = []
+    original = finder_module.MemmapBatches.__getitem__
+
+    def spy(self, index):
+        batch = original(self, index)
+        seen.append(len(batch[0]))
+        return batch
+
+    monkeypatch.setattr(finder_module.MemmapBatches, "__getitem__", spy)
+    streamed = LRFinder(mlp()).find(x_map, y_map, 1e-4, 1.0, 32, steps=20, shuffle=False,
+                                    stop_factor=None)
+    in_memory = LRFinder(mlp()).find(x, y, 1e-4, 1.0, 32, steps=20, shuffle=False,
+                                     stop_factor=None)
+    assert seen and max(seen) == 32  # fit read batches, not the whole array
+    np.testing.assert_allclose(streamed.losses, in_memory.losses, rtol=1e-5)
+
+
+def test_memmap_batches_read_the_right_rows(tmp_path) -> None:
+    from lrfind.finder import MemmapBatches
+
+    x = np.arange(300 * 3, dtype="float32").reshape(300, 3)
+    np.save(tmp_path / "x.npy", x)
+    mapped = np.load(tmp_path / "x.npy", mmap_mode="r")
+    for source in (mapped, mapped[37:250]):  # a memmap and a view into one
+        expected = np.asarray(source)
+        batches = MemmapBatches(source, source[:, 0], batch_size=32, shuffle=True, seed=1)
+        seen = []
+        for index in range(len(batches)):
+            xb, yb = batches[index]
+            start = int(batches._order[index]) * 32
+            np.testing.assert_array_equal(xb, expected[start : start + 32])
+            np.testing.assert_array_equal(yb, expected[start : start + 32, 0])
+            seen.append(start)
+        assert sorted(seen) == list(range(0, len(expected), 32))
