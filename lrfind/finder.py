@@ -294,6 +294,28 @@ def _restore_global_rng(rng: dict[str, Any]) -> None:
         rng["keras_generator"].state.assign(rng["keras_state"])
 
 
+def is_chief(model: keras.Model | None = None) -> bool:
+    """True in the one process that should write files (always, without multi-worker).
+
+    Under ``tf.distribute.MultiWorkerMirroredStrategy`` every worker runs the same range
+    test and records the same curve; only the chief should save it. On JAX, process 0.
+
+    >>> is_chief()
+    True
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.process_index() == 0
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.get_strategy()
+    extended = getattr(strategy, "extended", None)
+    return bool(getattr(extended, "should_checkpoint", True))
+
+
 # ------------------------------------------------------------------------ the callback
 class LRRangeTest(keras.callbacks.Callback):
     """Keras callback that runs a learning-rate range test inside your own ``model.fit``.
