@@ -143,3 +143,57 @@ def test_multi_worker_mirrored_strategy_two_local_workers(tmp_path) -> None:
     assert reports[0]["losses"] == reports[1]["losses"]  # the same global curve
     assert [r["chief"] for r in reports] == [True, False]
     assert (tmp_path / "worker0.json").exists() and not (tmp_path / "worker1.json").exists()
+
+
+JAX_DATA_PARALLEL = textwrap.dedent(
+    """
+    import json, os
+    os.environ["KERAS_BACKEND"] = "jax"
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+    import jax, keras, numpy as np
+    from lrfind import LRFinder
+
+    devices = jax.devices("cpu")
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 6)).astype("float32")
+    y = (x[:, :3].argmax(axis=1)).astype("int32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    state = lambda: [np.array(v.value) for v in [*model.variables, *model.optimizer.variables]]
+    before = state()
+
+    class Probe(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__(); self.losses = []; self.step = 0
+        def on_train_batch_begin(self, batch, logs=None):
+            i = (self.step % 8) * 64
+            pred = self.model(x[i:i + 64], training=True)
+            loss = keras.losses.sparse_categorical_crossentropy(y[i:i + 64], pred)
+            self.losses.append(float(np.mean(loss))); self.step += 1
+
+    probe = Probe()
+    result = LRFinder(model).find(x, y, 1e-4, 1.0, 64, steps=24, shuffle=False,
+                                  stop_factor=None, callbacks=[probe])
+    print(json.dumps({"devices": len(devices), "n": len(result),
+                      "lrs": result.lrs.tolist(), "losses": result.losses.tolist(),
+                      "probe": probe.losses[:len(result)],
+                      "restored": all(np.array_equal(a, b) for a, b in zip(before, state()))}))
+    """
+)
+
+
+def test_jax_data_parallel_over_two_cpu_devices() -> None:
+    pytest.importorskip("jax")
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-c", JAX_DATA_PARALLEL], capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["devices"] == 2 and report["n"] == 24 and report["restored"]
+    assert abs(report["lrs"][0] - 1e-4) < 1e-9 and abs(report["lrs"][-1] - 1.0) < 1e-5
+    for recorded, probe in zip(report["losses"], report["probe"], strict=True):
+        assert abs(recorded - probe) <= 1e-5 * abs(probe)
