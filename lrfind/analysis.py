@@ -54,12 +54,18 @@ MIN_WINDOW = 7
 POLYORDER = 2
 SPIKE_WINDOW = 5
 """Running-median width (points) applied before the Savitzky-Golay filter."""
+DIVERGENCE_WINDOW = 7
+"""Running-median width (points) of the divergence test: short, as an explosion is brief."""
 DIVERGENCE_RISE = 0.5
 """Diverged once the loss rises above its running minimum by this fraction of the descent."""
 DESCENT_FRACTION = 0.1
 """The descent starts where the loss is this fraction of the way down."""
-NOISE_MULTIPLE = 6.0
-"""A descent (or rise) counts only when larger than this many noise SDs of the smoothed loss."""
+DESCENT_NOISE = 5.0
+"""A descent counts only when deeper than this many noise SDs of the smoothed loss."""
+RELIABLE_NOISE = 10.0
+"""A descent shallower than this many noise SDs gives a suggestion flagged unreliable."""
+RISE_NOISE = 4.0
+"""A rise counts as divergence only when larger than this many noise SDs of the running median."""
 SUGGESTION_FRACTION = 0.5
 """The suggestion sits this far from the steepest point to the minimum, in log(lr)."""
 
@@ -212,25 +218,24 @@ def _normalise(losses: np.ndarray) -> tuple[np.ndarray, float, float]:
 
 # ------------------------------------------------------------------------- smoothing
 @dataclass(frozen=True)
-class _Smoothed:
-    """The finite prefix of a curve, smoothed on an even log10(lr) grid."""
+class _Curve:
+    """The finite prefix of a curve on an even log10(lr) grid, normalised, plus its noise."""
 
     log_lrs: np.ndarray  # input log10(lr) of the finite prefix
-    grid: np.ndarray  # even log10(lr) grid the work is done on
+    grid: np.ndarray  # the even log10(lr) grid the work is done on (log_lrs when even)
     z: np.ndarray  # normalised raw losses on the grid
-    smooth: np.ndarray  # smoothed z on the grid
-    slope: np.ndarray  # d smooth / d log10(lr) on the grid
-    noise: float  # SD of the smoothed curve's noise, in z units
+    step: float  # grid spacing in decades
     window: int  # Savitzky-Golay window in points
+    noise: float  # SD of one batch's loss around the trend, in z units
 
 
 def _window(n: int, points_per_decade: float, window_decades: float) -> int:
-    window = max(MIN_WINDOW, int(round(window_decades * points_per_decade)))
+    window = max(MIN_WINDOW, round(window_decades * points_per_decade))
     window = min(window, n if n % 2 else n - 1)
     return window if window % 2 else window - 1
 
 
-def _smooth(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _Smoothed:
+def _even_curve(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _Curve:
     n = len(log_lrs)
     steps = np.diff(log_lrs)
     even = n < 3 or np.ptp(steps) <= 1e-3 * float(np.mean(steps))
@@ -238,23 +243,40 @@ def _smooth(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _Smoot
     values = z if even else np.interp(grid, log_lrs, z)
     step = (grid[-1] - grid[0]) / (n - 1) if n > 1 else 1.0
     window = _window(n, 1.0 / step, window_decades)
-    if window <= POLYORDER:  # a handful of points: no smoothing possible
-        flat = np.full(n, float(np.median(values)))
-        return _Smoothed(log_lrs, grid, values, flat, np.zeros(n), math.inf, window)
+    # batch-to-batch noise: robust SD of first differences (a slow trend barely moves it)
+    diffs = np.diff(values)
+    noise = 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2.0)
+    return _Curve(log_lrs, grid, values, step, window, noise)
+
+
+def _savgol(curve: _Curve, end: int, deriv: int = 0) -> np.ndarray:
+    """Despiked and Savitzky-Golay-smoothed z (or its slope) over grid points ``[0, end)``."""
+    values = curve.z[:end]
+    window = min(curve.window, end if end % 2 else end - 1)
+    if window <= POLYORDER:
+        return np.full(end, float(np.median(values))) if deriv == 0 else np.zeros(end)
     despiked = median_filter(values, size=min(SPIKE_WINDOW, window), mode="nearest")
-    smooth = savgol_filter(despiked, window, POLYORDER, mode="interp")
-    slope = savgol_filter(despiked, window, POLYORDER, deriv=1, delta=step, mode="interp")
-    residual = values - smooth
-    mad = float(np.median(np.abs(residual - np.median(residual))))
-    gain = float(np.linalg.norm(savgol_coeffs(window, POLYORDER)))
-    return _Smoothed(log_lrs, grid, values, smooth, slope, 1.4826 * mad * gain, window)
+    return savgol_filter(despiked, window, POLYORDER, deriv=deriv, delta=curve.step, mode="interp")
 
 
-def _to_input_index(curve: _Smoothed, grid_index: int) -> int:
+def _smoothed_noise(curve: _Curve) -> float:
+    """SD of the noise left in the smoothed curve (white-noise approximation)."""
+    return curve.noise * float(np.linalg.norm(savgol_coeffs(curve.window, POLYORDER)))
+
+
+def _to_input_index(curve: _Curve, grid_index: int) -> int:
     """Index into the input arrays of the recorded LR nearest a grid point."""
     if curve.grid is curve.log_lrs:
         return int(grid_index)
     return int(np.argmin(np.abs(curve.log_lrs - curve.grid[grid_index])))
+
+
+def _on_inputs(curve: _Curve, values: np.ndarray, fill: float) -> np.ndarray:
+    """Grid values (possibly fewer than the grid) at the input LRs; ``fill`` beyond them."""
+    grid = curve.grid[: len(values)]
+    out = np.interp(curve.log_lrs, grid, values)
+    out[curve.log_lrs > grid[-1] + 1e-12] = fill
+    return out
 
 
 def smooth_curve(
@@ -263,56 +285,58 @@ def smooth_curve(
     """The smoothed loss at each recorded LR, in the units of ``losses``.
 
     Running median over 5 batches, then a quadratic Savitzky-Golay filter about
-    ``window_decades`` wide, in log10(lr). Points after the first NaN/Inf loss are NaN.
+    ``window_decades`` wide, in log10(lr). Smoothing stops at the divergence point (so the
+    explosion does not leak backwards); later points, and points after a NaN/Inf loss, are NaN.
 
     >>> lrs = np.geomspace(1e-4, 1, 50)
     >>> np.allclose(smooth_curve(lrs, 3.0 - np.log10(lrs)), 3.0 - np.log10(lrs))
     True
     """
-    lrs, losses = _check_inputs(lrs, losses)
-    out = np.full(len(losses), np.nan)
-    n = _finite_prefix(losses)
-    if n == 0:
+    reading = _read(lrs, losses, window_decades)
+    out = np.full(reading.n_input, np.nan)
+    if reading.curve is None or reading.smooth is None:
+        if reading.n_finite and reading.scale == 0:
+            out[: reading.n_finite] = reading.ref
         return out
-    z, ref, scale = _normalise(losses[:n])
-    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
-    smooth = np.interp(curve.log_lrs, curve.grid, curve.smooth)
-    out[:n] = ref + scale * smooth if scale else ref
+    out[: reading.n_finite] = reading.ref + reading.scale * _on_inputs(
+        reading.curve, reading.smooth, np.nan
+    )
     return out
 
 
 def loss_gradient(
     lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
 ) -> np.ndarray:
-    """d(smoothed loss) / d log10(lr) at each recorded LR (NaN after a NaN/Inf loss).
+    """d(smoothed loss) / d log10(lr) at each recorded LR (NaN where `smooth_curve` is).
 
     >>> lrs = np.geomspace(1e-4, 1, 50)
     >>> np.allclose(loss_gradient(lrs, 3.0 - 2.0 * np.log10(lrs)), -2.0)
     True
     """
-    lrs, losses = _check_inputs(lrs, losses)
-    out = np.full(len(losses), np.nan)
-    n = _finite_prefix(losses)
-    if n == 0:
+    reading = _read(lrs, losses, window_decades)
+    out = np.full(reading.n_input, np.nan)
+    if reading.curve is None or reading.slope is None:
+        if reading.n_finite and reading.scale == 0:
+            out[: reading.n_finite] = 0.0
         return out
-    z, _, scale = _normalise(losses[:n])
-    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
-    out[:n] = scale * np.interp(curve.log_lrs, curve.grid, curve.slope)
+    out[: reading.n_finite] = reading.scale * _on_inputs(reading.curve, reading.slope, np.nan)
     return out
 
 
 # ------------------------------------------------------------------------ the reading
 @dataclass
 class _Reading:
-    """Everything found on one curve (indices are on the smoothing grid)."""
+    """Everything found on one curve (indices are on the even grid)."""
 
-    curve: _Smoothed | None
     n_input: int
     n_finite: int
-    ref: float
-    scale: float
+    ref: float = math.nan
+    scale: float = 0.0
+    curve: _Curve | None = None
+    smooth: np.ndarray | None = None  # smoothed z up to the divergence
+    slope: np.ndarray | None = None
     start_level: float = math.nan
-    divergence: int | None = None  # grid index, or n_finite when a NaN/Inf ended the curve
+    divergence: int | None = None  # grid index; n_finite when a NaN/Inf ended the curve
     minimum: int | None = None
     steepest: int | None = None
     descent_start: int | None = None
@@ -321,10 +345,30 @@ class _Reading:
     points: dict[str, CurvePoint] = field(default_factory=dict)
 
 
+def _find_divergence(curve: _Curve, start: float) -> int | None:
+    """First grid index where the loss has clearly diverged, on a short running median.
+
+    After a real descent (a quarter of the curve's whole descent, and beyond the noise): the
+    loss has risen above its running minimum by half of the descent so far. Before one: it
+    has risen above its starting level by half of its whole range (it goes up from the start).
+    """
+    rough = median_filter(curve.z, size=min(DIVERGENCE_WINDOW, curve.window), mode="nearest")
+    running_min = np.minimum.accumulate(rough)
+    drop = start - running_min
+    rise = rough - running_min
+    rough_noise = 1.2533 * curve.noise / math.sqrt(DIVERGENCE_WINDOW)  # SD of a running median
+    whole_descent = start - float(running_min[-1])
+    descended = drop > max(whole_descent / 4, DESCENT_NOISE * rough_noise)
+    after_descent = descended & (rise > DIVERGENCE_RISE * drop) & (rise > RISE_NOISE * rough_noise)
+    at_once = ~descended & (rough - start > DIVERGENCE_RISE * float(np.ptp(rough)))
+    hits = np.flatnonzero(after_descent | at_once)
+    return int(hits[0]) if len(hits) else None
+
+
 def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Reading:
     lrs, losses = _check_inputs(lrs, losses)
     n = _finite_prefix(losses)
-    reading = _Reading(None, len(losses), n, math.nan, 0.0)
+    reading = _Reading(len(losses), n)
     if n < MIN_POINTS:
         where = (
             f"the loss turned non-finite after {n} points"
@@ -340,60 +384,58 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
     if reading.scale == 0:
         reading.problem = "The loss is constant: the model did not respond to any LR tried."
         return reading
-    curve = _smooth(np.log10(lrs[:n]), z, window_decades)
+    curve = _even_curve(np.log10(lrs[:n]), z, window_decades)
     reading.curve = curve
-    s, noise = curve.smooth, curve.noise
-    # the starting level: robust, from the raw points under the first window
     start = float(np.median(curve.z[: curve.window]))
     reading.start_level = start
 
-    # divergence: the first clear rise above the running minimum
-    running_min = np.minimum.accumulate(s)
-    drop = np.maximum(start - running_min, 0.0)
-    rise = s - running_min
-    diverged = (rise > DIVERGENCE_RISE * drop) & (rise > NOISE_MULTIPLE * noise)
-    hits = np.flatnonzero(diverged)
-    end = int(hits[0]) if len(hits) else len(s)
-    reading.divergence = end if (len(hits) or n < len(losses)) else None
-
-    if end < 2:
-        reading.problem = "The loss rose from the very first batches: the starting LR is too high."
+    div = _find_divergence(curve, start)
+    end = n if div is None else div
+    reading.divergence = div if div is not None else (n if n < len(losses) else None)
+    if end < MIN_WINDOW:
+        reading.problem = (
+            "The loss rose from the very first batches: the ramp starts above any LR "
+            "that trains; start it lower."
+        )
         return reading
-    i_min = int(np.argmin(s[:end]))
-    depth = start - float(s[i_min])
+    smooth = _savgol(curve, end)
+    reading.smooth, reading.slope = smooth, _savgol(curve, end, deriv=1)
+    i_min = int(np.argmin(smooth))
+    depth = start - float(smooth[i_min])
     reading.minimum, reading.depth = i_min, depth
-    if not depth > NOISE_MULTIPLE * noise:
-        if reading.divergence is not None and reading.divergence < len(s) // 2:
+    if not depth > DESCENT_NOISE * _smoothed_noise(curve):
+        if depth <= 0:
+            reading.problem = "The loss never falls below its starting level at any LR tried."
+        elif reading.divergence is not None and end < n // 2:
             reading.problem = (
                 "The loss never fell clearly before it diverged: the ramp starts too high "
                 "or the model cannot train at any LR tried."
             )
-        elif depth > 0 and noise > 0:
+        else:
             reading.problem = (
                 "No clear descent: the loss falls by less than its batch-to-batch noise "
-                "(pure noise or a flat curve); try more steps or a larger batch."
+                "allows to tell (a flat or pure-noise curve); try more steps or a larger batch."
             )
-        else:
-            reading.problem = "The loss never falls below its starting level at any LR tried."
+        reading.points = {}
         return reading
 
-    slope = curve.slope[: i_min + 1]
-    i_steep = int(np.argmin(slope))
-    reading.steepest = i_steep if slope[i_steep] < 0 else None
-    threshold = start - max(DESCENT_FRACTION * depth, NOISE_MULTIPLE * noise / 2)
-    below = np.flatnonzero(s[: i_min + 1] < threshold)
-    reading.descent_start = int(below[0]) if len(below) else i_min
-    _name_points(reading, lrs, losses)
+    # the descent: from the last time the loss was near its starting level to the minimum
+    near_start = np.flatnonzero(smooth[:i_min] >= start - DESCENT_FRACTION * depth)
+    first = int(near_start[-1]) + 1 if len(near_start) else 0
+    reading.descent_start = first
+    i_steep = first + int(np.argmin(reading.slope[first : i_min + 1]))
+    reading.steepest = i_steep if reading.slope[i_steep] < 0 else None
+    _name_points(reading, lrs)
     return reading
 
 
-def _name_points(reading: _Reading, lrs: np.ndarray, losses: np.ndarray) -> None:
-    curve = reading.curve
-    assert curve is not None
+def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
+    curve, smooth = reading.curve, reading.smooth
+    assert curve is not None and smooth is not None
 
     def point(name: str, grid_index: int, reason: str) -> CurvePoint:
         index = _to_input_index(curve, grid_index)
-        loss = reading.ref + reading.scale * float(curve.smooth[grid_index])
+        loss = reading.ref + reading.scale * float(smooth[min(grid_index, len(smooth) - 1)])
         return CurvePoint(name, float(lrs[index]), loss, index, reason)
 
     if reading.descent_start is not None:
@@ -414,15 +456,14 @@ def _name_points(reading: _Reading, lrs: np.ndarray, losses: np.ndarray) -> None
     if div is not None:
         if div >= reading.n_finite:  # the recorded loss turned NaN/Inf
             index = reading.n_finite
-            last = reading.ref + reading.scale * float(curve.smooth[-1])
             reading.points["divergence"] = CurvePoint(
-                "divergence", float(lrs[index]), last, index,
-                "The loss turned NaN or infinite at this LR.",
+                "divergence", float(lrs[index]), reading.ref + reading.scale * float(smooth[-1]),
+                index, "The loss turned NaN or infinite at this LR.",
             )
         else:
             reading.points["divergence"] = point(
                 "divergence", div,
-                "The smoothed loss has risen clearly above its minimum here: training diverges.",
+                "The loss has risen clearly above its minimum here: training diverges.",
             )
 
 
@@ -509,7 +550,7 @@ def suggest(
         f"minimum ({minimum.lr:.3g}); the loss diverges beyond "
         + (f"{points['divergence'].lr:.3g}." if "divergence" in points else "the range tried.")
     )
-    if "divergence" not in points and reading.minimum >= len(curve.smooth) - curve.window // 2:
+    if "divergence" not in points and reading.minimum >= len(reading.smooth) - curve.window // 2:
         reliable = False
         reason = (
             f"{lr:.3g} is a lower bound only: the loss was still falling at the end of the "

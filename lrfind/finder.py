@@ -205,7 +205,8 @@ class ModelState:
     and the layers' random-seed states), every optimizer variable (iterations, slots,
     learning rate), the metric variables, the optimizer's learning-rate object (a
     variable or a schedule), ``stop_training``, ``history``, the compiled train function,
-    and the global random state (Keras's global seed generator, NumPy's and Python's).
+    and the global random state (Keras's global seed generator, NumPy's, Python's and, on
+    the torch backend, torch's).
 
     Example:
 
@@ -273,7 +274,13 @@ def _capture_global_rng() -> dict[str, Any]:
     from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
 
     generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
+    torch_state = None
+    if keras.backend.backend() == "torch":
+        import torch
+
+        torch_state = torch.get_rng_state()
     return {
+        "torch": torch_state,
         "python": random.getstate(),
         "numpy": np.random.get_state(),
         "keras_generator": generator,
@@ -287,6 +294,10 @@ def _restore_global_rng(rng: dict[str, Any]) -> None:
     from keras.src.backend.common import global_state
     from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
 
+    if rng["torch"] is not None:
+        import torch
+
+        torch.set_rng_state(rng["torch"])
     random.setstate(rng["python"])
     np.random.set_state(rng["numpy"])
     global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, rng["keras_generator"])

@@ -116,9 +116,9 @@ def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
         import matplotlib.pyplot as plt
 
         if not derivative:
-            figure, loss_ax = plt.subplots(figsize=(8, 5), layout="constrained")
+            _, loss_ax = plt.subplots(figsize=(8, 5), layout="constrained")
             return loss_ax, None
-        figure, (loss_ax, slope_ax) = plt.subplots(
+        _, (loss_ax, slope_ax) = plt.subplots(
             2, 1, figsize=(8, 6.5), sharex=True, height_ratios=(3, 1.2), layout="constrained"
         )
         return loss_ax, slope_ax
@@ -188,7 +188,6 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
     suggestion = curve.suggestion
     ax.set_xscale("log")
     ax.grid(True, which="major", alpha=0.3)
-    ax.grid(True, which="minor", axis="x", alpha=0.1)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("loss")
     if len(curve.lrs) == 0:
@@ -198,7 +197,7 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
         return
     if suggestion.min_lr is not None and suggestion.max_lr is not None:
         ax.axvspan(suggestion.min_lr, suggestion.max_lr, color=_SUGGESTION_COLOUR, alpha=0.10,
-                   lw=0, label=f"suggested range {_format_lr(suggestion.min_lr)} – "
+                   lw=0, label=f"suggested min–max {_format_lr(suggestion.min_lr)} – "
                    f"{_format_lr(suggestion.max_lr)}")
     ax.plot(curve.lrs, curve.losses, color=_LOSS_COLOUR, alpha=0.28, lw=0.8,
             label="loss of each batch")
@@ -227,46 +226,59 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
         import textwrap
 
         ax.text(0.98, 0.96, textwrap.fill(suggestion.reason, 60), transform=ax.transAxes,
-                ha="right", va="top", fontsize="small",
+                ha="right", va="top", fontsize="small", multialignment="left",
                 bbox={"boxstyle": "round", "fc": "#fff3cd", "ec": "#d4a017"})
 
 
 def _mark_points(ax: Axes, curve: _CurveView, smoothed: Any) -> None:
-    """Mark every named point on the smoothed curve and label it; close labels are stacked."""
+    """Mark every named point on the smoothed curve and label it.
+
+    Points closer than 3 % of the axis width share one label; a label sits below-left of its
+    marker (the curve falls from the upper left), or left of it near the bottom of the axes.
+    """
     import math
 
-    points = [
-        (name, point)
-        for name, point in curve.suggestion.points.items()
-        if name in _POINT_STYLES or True
-    ]
-    points.sort(key=lambda item: (item[1].lr, list(_POINT_STYLES).index(item[0])
-                                  if item[0] in _POINT_STYLES else 99))
+    order = list(_POINT_STYLES)
+    points = sorted(
+        curve.suggestion.points.items(),
+        key=lambda item: (item[1].lr, order.index(item[0]) if item[0] in order else len(order)),
+    )
     x_low, x_high = (math.log10(v) for v in ax.get_xlim())
     y_low, y_high = ax.get_ylim()
-    stack_x, stack = -math.inf, 0
+    groups: list[list[tuple[str, Any, float]]] = []
     for name, point in points:
-        label, colour, marker = _POINT_STYLES.get(name, (name, "0.3", "D"))
         y = point.loss if math.isfinite(point.loss) else _nearest_finite(smoothed, point.index)
         if y is None:
             continue
         y = min(max(y, y_low), y_high)
+        position = (math.log10(point.lr) - x_low) / (x_high - x_low)
+        if groups and position - groups[-1][0][2] < 0.03:
+            groups[-1].append((name, point, position))
+        else:
+            groups.append([(name, point, position)])
+        _, colour, marker = _POINT_STYLES.get(name, (name, "0.3", "D"))
         ax.plot([point.lr], [y], marker=marker, ms=9, color=colour, mec="white", mew=1.2,
                 ls="none", zorder=5)
-        position = (math.log10(point.lr) - x_low) / (x_high - x_low)
-        stack = stack + 1 if position - stack_x < 0.12 else 0
-        stack_x = position if stack == 0 else stack_x
+    for group in groups:
+        name, point, _ = group[0]
+        lines = []
+        for member_name, member, _ in group:
+            label = _POINT_STYLES.get(member_name, (member_name,))[0]
+            lines.append(f"{label} {_format_lr(member.lr)}")
+        colour = _POINT_STYLES.get(name, (name, "0.3"))[1] if len(group) == 1 else "0.15"
+        y = min(max(point.loss if math.isfinite(point.loss) else y_low, y_low), y_high)
+        low = (y - y_low) / ((y_high - y_low) or 1.0) < 0.3
         ax.annotate(
-            f"{label}\n{_format_lr(point.lr)}",
+            "\n".join(lines),
             xy=(point.lr, y),
-            xytext=(-8, -16 - 26 * stack),
+            xytext=(-12, 4 if low else -12),
             textcoords="offset points",
             ha="right",
-            va="top",
-            fontsize="x-small",
+            va="bottom" if low else "top",
+            fontsize="small",
             color=colour,
-            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
-            arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.8, "alpha": 0.7},
+            bbox={"boxstyle": "round,pad=0.25", "fc": "white", "ec": colour, "lw": 0.6,
+                  "alpha": 0.9},
             zorder=6,
         )
 
@@ -279,6 +291,8 @@ def _nearest_finite(values: Any, index: int) -> float | None:
 
 
 def _draw_derivative_panel(ax: Axes, curve: _CurveView) -> None:
+    import math
+
     import numpy as np
 
     ax.set_xscale("log")
@@ -287,10 +301,12 @@ def _draw_derivative_panel(ax: Axes, curve: _CurveView) -> None:
     ax.plot(curve.lrs, curve.slope, color=_LOSS_COLOUR, lw=1.6)
     ax.set_xlabel("learning rate (log scale)")
     ax.set_ylabel("d loss / d log10(lr)")
-    head = curve.slope[: curve.usable + 1]
+    minimum = curve.suggestion.points.get("minimum")
+    head = curve.slope[: (curve.usable if minimum is None else minimum.index) + 1]
     head = head[np.isfinite(head)]
-    if len(head):
+    if len(head):  # the descent fills the panel; the rise after the minimum may leave it
         low, high = float(np.min(head)), float(max(np.max(head), 0.0))
+        high = max(high, 0.4 * abs(low))
         span = high - low or 1.0
         ax.set_ylim(low - 0.15 * span, high + 0.15 * span)
     steepest = curve.suggestion.points.get("steepest")
@@ -298,9 +314,12 @@ def _draw_derivative_panel(ax: Axes, curve: _CurveView) -> None:
         label, colour, marker = _POINT_STYLES["steepest"]
         ax.plot([steepest.lr], [curve.slope[steepest.index]], marker=marker, ms=9,
                 color=colour, mec="white", mew=1.2, ls="none", zorder=5)
-        ax.annotate(f"{label} {_format_lr(steepest.lr)}", xy=(steepest.lr,
-                    curve.slope[steepest.index]), xytext=(8, 0), textcoords="offset points",
-                    va="center", fontsize="x-small", color=colour)
+        right_half = steepest.lr > math.sqrt(ax.get_xlim()[0] * ax.get_xlim()[1])
+        ax.annotate(f"{label} {_format_lr(steepest.lr)}",
+                    xy=(steepest.lr, curve.slope[steepest.index]),
+                    xytext=(-10 if right_half else 10, 0), textcoords="offset points",
+                    ha="right" if right_half else "left", va="center", fontsize="small",
+                    color=colour)
     if curve.suggestion.lr is not None:
         ax.axvline(curve.suggestion.lr, color=_SUGGESTION_COLOUR, lw=1.5)
     divergence = curve.suggestion.points.get("divergence")
