@@ -346,8 +346,8 @@ class LRRangeTest(keras.callbacks.Callback):
     >>> model.compile(keras.optimizers.SGD(0.01), "mse")
     >>> test = LRRangeTest(start_lr=1e-4, end_lr=10.0, num_steps=40)
     >>> _ = model.fit(x, y, batch_size=16, epochs=5, callbacks=[test], verbose=0)
-    >>> len(test.result) <= 40 and test.result.lrs[0] == np.float32(1e-4)
-    True
+    >>> len(test.result) <= 40, float(test.result.lrs[0]) == float(np.float32(1e-4))
+    (True, True)
 
     Args:
         start_lr: LR of the first batch.
@@ -750,7 +750,8 @@ class MemmapBatches(keras.utils.PyDataset):
     Example:
 
     >>> import numpy as np
-    >>> batches = MemmapBatches(np.arange(10.0)[:, None], np.arange(10), batch_size=4)
+    >>> batches = MemmapBatches(np.arange(10.0)[:, None], np.arange(10), batch_size=4,
+    ...                         shuffle=False)
     >>> len(batches), batches[0][0].shape
     (3, (4, 1))
     """
