@@ -56,8 +56,8 @@ class StepTimer(keras.callbacks.Callback):
 
 def mlp() -> tuple[keras.Model, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(4096, 20)).astype("float32")
-    y = rng.integers(0, 10, size=4096)
+    x = rng.normal(size=(9600, 20)).astype("float32")
+    y = rng.integers(0, 10, size=9600)
     model = keras.Sequential([
         keras.Input((20,)),
         keras.layers.Dense(64, activation="relu"),
@@ -70,8 +70,8 @@ def mlp() -> tuple[keras.Model, np.ndarray, np.ndarray]:
 
 def cnn() -> tuple[keras.Model, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(2048, 28, 28, 1)).astype("float32")
-    y = rng.integers(0, 10, size=2048)
+    x = rng.normal(size=(9600, 28, 28, 1)).astype("float32")
+    y = rng.integers(0, 10, size=9600)
     model = keras.Sequential([
         keras.Input((28, 28, 1)),
         keras.layers.Conv2D(16, 3, activation="relu"),
@@ -89,6 +89,7 @@ def measure(build, runs: int, steps: int, batch_size: int = 32) -> dict[str, flo
     model.fit(x, y, batch_size=batch_size, epochs=1, steps_per_epoch=5, verbose=0)  # trace
     plain_step, find_step, val_step, plain_call, find_call = [], [], [], [], []
     n = steps * batch_size
+    assert len(x) >= n, "one pass must hold the whole run, or epoch starts are timed too"
     for _ in range(runs):
         timer = StepTimer()
         t0 = time.perf_counter()
@@ -109,7 +110,7 @@ def measure(build, runs: int, steps: int, batch_size: int = 32) -> dict[str, flo
         timer = StepTimer()
         LRFinder(model).find(x[:n], y[:n], 1e-7, 1e-6, batch_size, steps=steps,
                              stop_factor=None, callbacks=[timer],
-                             validation_data=(x[-256:], y[-256:]))
+                             validation_data=(x[:256], y[:256]))
         val_step.append(timer.per_step_ms())
     plain, found = statistics.median(plain_step), statistics.median(find_step)
     return {

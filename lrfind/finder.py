@@ -145,20 +145,24 @@ class _BatchLossTracker(keras.metrics.Mean):
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         super().update_state(values, sample_weight=sample_weight)
         batch_loss = ops.mean(ops.cast(values, "float32"))
-        index = self.batch_count.value
+        # Read everything first: on TensorFlow `.value` is the variable itself, so a read
+        # after an assign would see the new value.
+        index = ops.convert_to_tensor(self.batch_count.value)
+        count = index + 1.0
         slot = ops.arange(self.capacity, dtype="float32") == index
         learning_rate = ops.cast(self._learning_rate(), "float32")
         self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses.value))
         self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs.value))
-        self.batch_count.assign(index + 1.0)
-        self.last_batch.assign(ops.stack([index + 1.0, learning_rate, batch_loss]))
+        self.batch_count.assign(count)
+        self.last_batch.assign(ops.stack([count, learning_rate, batch_loss]))
 
     def result(self) -> dict[str, Any]:
         # The extra entries reach the callback in the logs Keras already hands over,
         # so the usual one-step-per-execution case reads no variable at all.
         return {
             self.name: super().result(),
-            LAST_BATCH_KEY: self.last_batch.value,
+            # A tensor, not the variable: logs are read after the step, once, as NumPy.
+            LAST_BATCH_KEY: ops.convert_to_tensor(self.last_batch.value),
         }
 
     def reset_state(self) -> None:
@@ -497,6 +501,8 @@ class LRRangeTest(keras.callbacks.Callback):
         if self._finished or self._tracker is None:
             return True
         last = (logs or {}).get(LAST_BATCH_KEY)
+        if last is not None:
+            last = ops.convert_to_numpy(last)
         if last is not None and int(last[0]) == len(self._losses) + 1:
             lrs, losses = last[1:2], last[2:3]  # exactly one new batch: no variable read
         else:
