@@ -5,7 +5,7 @@
 For a small MLP and a small CNN, in one process, it times ``LRFinder(model).find(...)``
 and plain ``model.fit(...)`` over the same number of batches of the same data, alternating
 the two, and prints the median per-step time of each and their ratio; also the range test
-with the validation-loss mode on (4 cached batches every 5 steps, lrfind's defaults).
+with the validation-loss mode on (4 cached batches every 10 steps, lrfind's defaults).
 The backend is Keras's (``KERAS_BACKEND``); ``--all-backends`` runs the script once per
 installed backend (TensorFlow, JAX, torch), each in its own process.
 

@@ -384,7 +384,7 @@ class LRRangeTest(keras.callbacks.Callback):
         stop_factor: float | None = 4.0,
         restore: bool = True,
         validation_data: Any = None,
-        val_every: int = 5,
+        val_every: int = 10,
         val_batches: int = 4,
         val_batch_size: int = 64,
     ) -> None:
@@ -410,6 +410,7 @@ class LRRangeTest(keras.callbacks.Callback):
         if int(val_every) < 1 or int(val_batches) < 1 or int(val_batch_size) < 1:
             raise ValueError("val_every, val_batches and val_batch_size must be ≥ 1.")
         self.val_every = int(val_every)
+        self.val_batches = int(val_batches)
         self._val_cache = (
             None
             if validation_data is None
@@ -438,10 +439,10 @@ class LRRangeTest(keras.callbacks.Callback):
         model = self.model  # on JAX, this syncs the variables with the fit's state
         if self._val_loss_fn is None:
             self._val_loss_fn = _make_loss_fn(model)
-        total = sum(float(self._val_loss_fn(xb, yb)) for xb, yb in self._val_cache)
+        ((x_val, y_val),) = self._val_cache
         self._last_val_at = len(self._losses)
         self._val_indices.append(len(self._losses) - 1)
-        self._val_losses.append(total / len(self._val_cache))
+        self._val_losses.append(float(ops.convert_to_numpy(self._val_loss_fn(x_val, y_val))))
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self.finish()
@@ -562,7 +563,7 @@ class LRRangeTest(keras.callbacks.Callback):
         val_indices = np.array(self._val_indices, dtype=np.int64) // self._accumulation
         keep = val_indices < len(losses)
         if self._val_cache is not None:
-            settings.update(val_every=self.val_every, val_batches=len(self._val_cache))
+            settings.update(val_every=self.val_every, val_batches=self.val_batches)
         self.result = LRFinderResult(
             lrs=lrs,
             losses=losses,
@@ -631,7 +632,7 @@ class LRFinder:
         verbose: int = 0,
         callbacks: list[keras.callbacks.Callback] | None = None,
         validation_data: Any = None,
-        val_every: int = 5,
+        val_every: int = 10,
         val_batches: int = 4,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
@@ -797,21 +798,23 @@ class MemmapBatches(keras.utils.PyDataset):
 
 # ---------------------------------------------------------------- validation subset
 def _cache_validation(data: Any, batches: int, batch_size: int) -> list[tuple[Any, Any]]:
-    """A fixed list of (x, y) batches: the first ``batches`` of the validation data."""
+    """The validation subset, cached once as a single (x, y) batch.
+
+    It holds the first ``batches * batch_size`` samples of array data, or the first
+    ``batches`` batches of a dataset, so one evaluation is one forward pass.
+    """
     if isinstance(data, (tuple, list)) and len(data) == 2 and not _is_dataset(data):
         x, y = data
         n = len(keras.tree.flatten(x)[0])
         if n == 0:
             raise ValueError("validation_data is empty.")
-        cache = []
-        for start in range(0, min(n, batches * batch_size), batch_size):
-            cache.append(_slice_batch((x, y), slice(start, start + batch_size)))
-        return cache
+        return [_slice_batch((x, y), slice(0, min(n, batches * batch_size)))]
     if _is_dataset(data):
-        cache = [(batch[0], batch[1]) for batch in data.take(batches)]
-        if not cache:
+        taken = [(batch[0], batch[1]) for batch in data.take(batches)]
+        if not taken:
             raise ValueError("validation_data is an empty dataset.")
-        return cache
+        return [keras.tree.map_structure(
+            lambda *parts: np.concatenate([np.asarray(p) for p in parts]), *taken)]
     raise ValueError(
         "validation_data must be an (x_val, y_val) pair of arrays or a tf.data.Dataset "
         f"yielding (x, y) batches, got {type(data).__name__}."
