@@ -7,20 +7,38 @@ batch's own ``losses`` (a NaN/Inf ends the usable curve: the run diverged there)
 How a curve is read (all in log10(lr), never against linear LR):
 
 1. Normalise the losses by their range: ``z = (loss - median) / (max - min)``. Every later
-   threshold is relative (a fraction of the descent or a multiple of the noise), so the
-   answer does not change when the losses are scaled or shifted.
-2. Smooth: a running median over 5 batches (removes single-batch spikes), then a
-   Savitzky-Golay filter (quadratic, about half a decade wide); the derivative d loss /
-   d log10(lr) comes from the same filter. Curves not evenly spaced in log(lr) (a linear
-   ramp) are resampled onto an even log grid first.
-3. Find the named points on the smoothed curve:
-   ``divergence``: first LR where the loss has risen clearly above its running minimum:
-   by half the descent so far, and by more than the noise (or turned non-finite);
-   ``minimum``: the lowest smoothed loss before the divergence;
-   ``steepest``: the most negative slope before the minimum;
-   ``descent_start``: where the loss first falls below its starting level by a tenth of
-   the whole descent.
-4. Suggest (see `suggest`) or refuse.
+   threshold is relative (a fraction of the descent, or a multiple of the batch-to-batch
+   noise), so scaling or shifting the losses does not change the answer.
+2. Divergence, on a short running median: the first LR where the loss has risen above its
+   running minimum by half of the descent so far (or above its starting level by half its
+   range, for a curve that never fell), or where it turned NaN/Inf.
+3. Smooth the curve before the divergence: a running median over 5 batches (removes
+   single-batch spikes), then a quadratic Savitzky-Golay filter one decade wide; the slope
+   d loss / d log10(lr) comes from the same filter. Curves not evenly spaced in log(lr)
+   (a linear ramp) are resampled onto an even log grid first.
+4. Named points on the smoothed curve, with ``depth`` = starting level - lowest level:
+   ``descent_start`` (the loss is a tenth of the way down, for the last time before the
+   minimum), ``steepest`` (most negative slope), ``knee`` (nine tenths of the way down),
+   ``minimum``, ``divergence``.
+5. Suggest or refuse (`suggest`).
+
+The suggestion rule was chosen with ``benchmarks/rule_search.py`` (brute-force grid search
+on fifteen small Keras tasks, five finder seeds each) among steepest-slope, minimum/k,
+divergence/k, level-crossing ("knee") rules, capped and combined forms, on regret against
+the grid's best validation loss, on the same with each task left out of the calibration,
+and on the spread over finder seeds; then checked on tasks added after it was frozen
+(``benchmarks/README.md`` has the numbers):
+
+    lr = sqrt(knee * (batches_per_decade / 72.7) * divergence) / 10**0.375
+
+The knee tracks where training starts to work, the divergence where it stops being stable;
+the best constant LR sat a factor 2.4 below their geometric mean on SGD and adaptive
+optimizers alike, where either point alone was off by up to a decade in opposite directions
+for the two kinds. Both are level crossings pinned by averages (the starting and lowest
+loss), so they move far less between runs than the argmin of a noisy slope (steepest) or of
+a flat valley (minimum). A ramp with more batches per decade trains more at each LR, so its
+loss falls at smaller LRs: the knee is scaled to the density the rule was calibrated at
+(800 batches from 1e-10 to 10); divergence hardly moves with the density.
 """
 
 from __future__ import annotations
@@ -38,6 +56,7 @@ __all__ = [
     "Suggestion",
     "descent_start_point",
     "divergence_point",
+    "knee_point",
     "loss_gradient",
     "minimum_point",
     "smooth_curve",
@@ -47,7 +66,7 @@ __all__ = [
 
 MIN_POINTS = 12
 """Fewer finite points than this cannot be read: the suggestion is refused."""
-WINDOW_DECADES = 0.5
+WINDOW_DECADES = 1.0
 """Width of the Savitzky-Golay window, in decades of learning rate."""
 MIN_WINDOW = 7
 """The smoothing window never has fewer points than this (nor more than the curve)."""
@@ -58,16 +77,24 @@ DIVERGENCE_WINDOW = 7
 """Running-median width (points) of the divergence test: short, as an explosion is brief."""
 DIVERGENCE_RISE = 0.5
 """Diverged once the loss rises above its running minimum by this fraction of the descent."""
-DESCENT_FRACTION = 0.1
-"""The descent starts where the loss is this fraction of the way down."""
+DESCENT_START_FRACTION = 0.1
+"""``descent_start``: the loss is this fraction of the way down."""
+KNEE_FRACTION = 0.9
+"""``knee``: the loss is this fraction of the way down."""
 DESCENT_NOISE = 5.0
 """A descent counts only when deeper than this many noise SDs of the smoothed loss."""
 RELIABLE_NOISE = 10.0
 """A descent shallower than this many noise SDs gives a suggestion flagged unreliable."""
 RISE_NOISE = 4.0
 """A rise counts as divergence only when larger than this many noise SDs of the running median."""
-SUGGESTION_FRACTION = 0.5
-"""The suggestion sits this far from the steepest point to the minimum, in log(lr)."""
+REFERENCE_BATCHES_PER_DECADE = 800 / 11
+"""Ramp density the rule is calibrated at: 800 batches from 1e-10 to 10."""
+MAX_DENSITY_FACTOR = 10.0
+"""The knee's density correction is clipped to [1/10, 10]."""
+BELOW_MEAN_DECADES = 0.375
+"""The suggestion sits this many decades below the geometric mean of knee and divergence."""
+MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
+"""``max_lr`` sits this many decades below the divergence point."""
 
 
 # ------------------------------------------------------------------------ result types
@@ -76,7 +103,7 @@ class CurvePoint:
     """A named point of the curve.
 
     Attributes:
-        name: "steepest", "minimum", "divergence" or "descent_start".
+        name: "descent_start", "steepest", "knee", "minimum" or "divergence".
         lr: the learning rate there (one of the recorded LRs).
         loss: the smoothed loss there, in the units of the input losses.
         index: index into the input arrays.
@@ -116,8 +143,10 @@ class Suggestion:
 
     Attributes:
         lr: the recommended constant learning rate, or None when the curve supports none.
-        min_lr: base LR for cyclical schedules (where the loss starts falling).
-        max_lr: peak LR for cyclical schedules (the minimum of the loss, below divergence).
+        min_lr: base LR for cyclical schedules: where the loss starts falling (Smith's rule),
+            never above ``lr``.
+        max_lr: peak LR for cyclical schedules: half a decade below the divergence point
+            (or the loss minimum when the ramp never diverged), never below ``lr``.
         reliable: False when there is no number, or the number rests on a weak curve.
         reason: a plain sentence: why this number, or why none.
         points: the named points that were found (see `CurvePoint`).
@@ -167,6 +196,72 @@ class Suggestion:
             reason=str(d["reason"]),
             points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
         )
+
+    # Schedules seeded from the suggestion. lrfind.schedules (Keras) is imported only when
+    # one is asked for, so this module stays free of Keras.
+    def _require(self, *names: str) -> None:
+        missing = [name for name in names if getattr(self, name) is None]
+        if missing:
+            raise ValueError(
+                f"this curve supports no {', '.join(missing)} ({self.reason}); "
+                "run the range test again (see the reason), or pass the bounds yourself."
+            )
+
+    def cyclic(
+        self,
+        steps_per_epoch: int,
+        mode: str = "triangular",
+        *,
+        epochs_per_half_cycle: float = 4,
+        gamma: float = 1.0,
+    ) -> Any:
+        """A `lrfind.CyclicLR` between the bounds: ``base_lr=min_lr``, ``max_lr=max_lr``.
+
+        ``step_size`` is ``epochs_per_half_cycle * steps_per_epoch`` (Smith: 2–8 epochs).
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> s.cyclic(steps_per_epoch=100).get_config()["step_size"]
+        400
+        """
+        from lrfind.schedules import CyclicLR
+
+        self._require("min_lr", "max_lr")
+        if steps_per_epoch <= 0:
+            raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}.")
+        return CyclicLR(
+            base_lr=self.min_lr,
+            max_lr=self.max_lr,
+            step_size=max(1, round(epochs_per_half_cycle * steps_per_epoch)),
+            mode=mode,
+            gamma=gamma,
+        )
+
+    def one_cycle(self, total_steps: int, **kwargs: Any) -> Any:
+        """A `lrfind.OneCycleLR` peaking at ``max_lr`` and starting at ``min_lr``.
+
+        ``div_factor = max_lr / min_lr``; other arguments go to `OneCycleLR`.
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> round(s.one_cycle(total_steps=1000).get_config()["div_factor"], 6)
+        100.0
+        """
+        from lrfind.schedules import OneCycleLR
+
+        self._require("min_lr", "max_lr")
+        kwargs.setdefault("div_factor", self.max_lr / self.min_lr)
+        return OneCycleLR(max_lr=self.max_lr, total_steps=total_steps, **kwargs)
+
+    def decay(self, kind: str, **kwargs: Any) -> Any:
+        """A decay schedule (`lrfind.decay_schedule`) starting at the suggested LR.
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> type(s.decay("cosine", total_steps=1000)).__name__
+        'CosineDecay'
+        """
+        from lrfind.schedules import decay_schedule
+
+        self._require("lr")
+        return decay_schedule(kind, self.lr, **kwargs)
 
 
 # ---------------------------------------------------------------------- input checks
@@ -249,8 +344,10 @@ def _even_curve(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _C
     return _Curve(log_lrs, grid, values, step, window, noise)
 
 
-def _savgol(curve: _Curve, end: int, deriv: int = 0) -> np.ndarray:
-    """Despiked and Savitzky-Golay-smoothed z (or its slope) over grid points ``[0, end)``."""
+def _savgol(curve: _Curve, end: int | None, deriv: int = 0) -> np.ndarray:
+    """Despiked and Savitzky-Golay-smoothed z (or its slope) over grid points ``[0, end)``
+    (the whole curve when ``end`` is None)."""
+    end = len(curve.z) if end is None else end
     values = curve.z[:end]
     window = min(curve.window, end if end % 2 else end - 1)
     if window <= POLYORDER:
@@ -286,7 +383,8 @@ def smooth_curve(
 
     Running median over 5 batches, then a quadratic Savitzky-Golay filter about
     ``window_decades`` wide, in log10(lr). Smoothing stops at the divergence point (so the
-    explosion does not leak backwards); later points, and points after a NaN/Inf loss, are NaN.
+    explosion does not leak backwards): later points, and points after a NaN/Inf loss, are
+    NaN. A curve that diverges from the start is smoothed whole.
 
     >>> lrs = np.geomspace(1e-4, 1, 50)
     >>> np.allclose(smooth_curve(lrs, 3.0 - np.log10(lrs)), 3.0 - np.log10(lrs))
@@ -294,13 +392,13 @@ def smooth_curve(
     """
     reading = _read(lrs, losses, window_decades)
     out = np.full(reading.n_input, np.nan)
-    if reading.curve is None or reading.smooth is None:
+    if reading.curve is None:
         if reading.n_finite and reading.scale == 0:
             out[: reading.n_finite] = reading.ref
         return out
-    out[: reading.n_finite] = reading.ref + reading.scale * _on_inputs(
-        reading.curve, reading.smooth, np.nan
-    )
+    smooth = reading.smooth if reading.smooth is not None else _savgol(reading.curve, None)
+    smooth = _on_inputs(reading.curve, smooth, np.nan)
+    out[: reading.n_finite] = reading.ref + reading.scale * smooth
     return out
 
 
@@ -315,11 +413,12 @@ def loss_gradient(
     """
     reading = _read(lrs, losses, window_decades)
     out = np.full(reading.n_input, np.nan)
-    if reading.curve is None or reading.slope is None:
+    if reading.curve is None:
         if reading.n_finite and reading.scale == 0:
             out[: reading.n_finite] = 0.0
         return out
-    out[: reading.n_finite] = reading.scale * _on_inputs(reading.curve, reading.slope, np.nan)
+    slope = reading.slope if reading.slope is not None else _savgol(reading.curve, None, deriv=1)
+    out[: reading.n_finite] = reading.scale * _on_inputs(reading.curve, slope, np.nan)
     return out
 
 
@@ -339,6 +438,7 @@ class _Reading:
     divergence: int | None = None  # grid index; n_finite when a NaN/Inf ended the curve
     minimum: int | None = None
     steepest: int | None = None
+    knee: int | None = None
     descent_start: int | None = None
     depth: float = 0.0
     problem: str | None = None  # why no suggestion at all
@@ -403,8 +503,10 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
     i_min = int(np.argmin(smooth))
     depth = start - float(smooth[i_min])
     reading.minimum, reading.depth = i_min, depth
-    if not depth > DESCENT_NOISE * _smoothed_noise(curve):
-        if depth <= 0:
+    # the running median cannot ring below a kink as a polynomial fit can
+    median_depth = start - float(np.min(median_filter(curve.z[:end], curve.window, mode="nearest")))
+    if not (depth > DESCENT_NOISE * _smoothed_noise(curve) and median_depth > 0):
+        if min(depth, median_depth) <= 0:
             reading.problem = "The loss never falls below its starting level at any LR tried."
         elif reading.divergence is not None and end < n // 2:
             reading.problem = (
@@ -420,51 +522,67 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
         return reading
 
     # the descent: from the last time the loss was near its starting level to the minimum
-    near_start = np.flatnonzero(smooth[:i_min] >= start - DESCENT_FRACTION * depth)
+    near_start = np.flatnonzero(smooth[:i_min] >= start - DESCENT_START_FRACTION * depth)
     first = int(near_start[-1]) + 1 if len(near_start) else 0
     reading.descent_start = first
     i_steep = first + int(np.argmin(reading.slope[first : i_min + 1]))
     reading.steepest = i_steep if reading.slope[i_steep] < 0 else None
+    reading.knee = _way_down(reading, KNEE_FRACTION)
     _name_points(reading, lrs)
     return reading
 
 
-def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
+def _way_down(reading: _Reading, fraction: float) -> int:
+    """First grid index where the smoothed loss is ``fraction`` of the way down."""
+    assert reading.smooth is not None and reading.minimum is not None
+    level = reading.start_level - fraction * reading.depth
+    down = np.flatnonzero(reading.smooth[: reading.minimum + 1] <= level)
+    return int(down[0]) if len(down) else reading.minimum
+
+
+def _point(
+    reading: _Reading, lrs: np.ndarray, name: str, grid_index: int, reason: str
+) -> CurvePoint:
     curve, smooth = reading.curve, reading.smooth
     assert curve is not None and smooth is not None
+    index = _to_input_index(curve, grid_index)
+    loss = reading.ref + reading.scale * float(smooth[min(grid_index, len(smooth) - 1)])
+    return CurvePoint(name, float(lrs[index]), loss, index, reason)
 
-    def point(name: str, grid_index: int, reason: str) -> CurvePoint:
-        index = _to_input_index(curve, grid_index)
-        loss = reading.ref + reading.scale * float(smooth[min(grid_index, len(smooth) - 1)])
-        return CurvePoint(name, float(lrs[index]), loss, index, reason)
 
-    if reading.descent_start is not None:
-        reading.points["descent_start"] = point(
-            "descent_start", reading.descent_start,
+def _knee_reason(fraction: float) -> str:
+    return f"The smoothed loss has come {fraction:.0%} of the way down here."
+
+
+def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
+    found = {
+        "descent_start": (
+            reading.descent_start,
             "The smoothed loss first falls clearly below its starting level here.",
-        )
-    if reading.steepest is not None:
-        reading.points["steepest"] = point(
-            "steepest", reading.steepest,
-            "The smoothed loss falls fastest against log(lr) here.",
-        )
-    if reading.minimum is not None:
-        reading.points["minimum"] = point(
-            "minimum", reading.minimum, "The smoothed loss is lowest here, before divergence."
-        )
+        ),
+        "steepest": (reading.steepest, "The smoothed loss falls fastest against log(lr) here."),
+        "knee": (reading.knee, _knee_reason(KNEE_FRACTION)),
+        "minimum": (reading.minimum, "The smoothed loss is lowest here, before divergence."),
+    }
+    for name, (grid_index, reason) in found.items():
+        if grid_index is not None:
+            reading.points[name] = _point(reading, lrs, name, grid_index, reason)
     div = reading.divergence
-    if div is not None:
-        if div >= reading.n_finite:  # the recorded loss turned NaN/Inf
-            index = reading.n_finite
-            reading.points["divergence"] = CurvePoint(
-                "divergence", float(lrs[index]), reading.ref + reading.scale * float(smooth[-1]),
-                index, "The loss turned NaN or infinite at this LR.",
-            )
-        else:
-            reading.points["divergence"] = point(
-                "divergence", div,
-                "The loss has risen clearly above its minimum here: training diverges.",
-            )
+    if div is None:
+        return
+    if div >= reading.n_finite:  # the recorded loss turned NaN/Inf
+        assert reading.smooth is not None
+        index = reading.n_finite
+        last_loss = reading.ref + reading.scale * float(reading.smooth[-1])
+        reading.points["divergence"] = CurvePoint(
+            "divergence", float(lrs[index]), last_loss, index,
+            "The loss turned NaN or infinite at this LR.",
+        )
+    else:
+        reading.points["divergence"] = _point(
+            reading, lrs, "divergence", div,
+            "The loss has risen clearly above its minimum here: training diverges.",
+        )
 
 
 # --------------------------------------------------------------------- named points
@@ -493,6 +611,32 @@ def divergence_point(
     return _read(lrs, losses, window_decades).points.get("divergence")
 
 
+def knee_point(
+    lrs: Any,
+    losses: Any,
+    *,
+    fraction: float = KNEE_FRACTION,
+    window_decades: float = WINDOW_DECADES,
+) -> CurvePoint | None:
+    """The first LR where the smoothed loss has come ``fraction`` of the way down from its
+    starting level to its minimum (None without a clear descent).
+
+    >>> lrs = np.geomspace(1e-6, 1.0, 601)
+    >>> losses = np.clip(-0.5 * np.log10(lrs) - 1.0, 0.0, 1.0)  # 1 -> 0 from 1e-2 to 1e-4
+    >>> round(float(np.log10(knee_point(lrs, losses, fraction=0.5).lr)), 1)
+    -3.0
+    """
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}; 0.9 is lrfind's knee.")
+    reading = _read(lrs, losses, window_decades)
+    if reading.problem is not None or reading.smooth is None or reading.minimum is None:
+        return None
+    if fraction == KNEE_FRACTION:
+        return reading.points.get("knee")
+    lrs = np.asarray(lrs, dtype=np.float64)
+    return _point(reading, lrs, "knee", _way_down(reading, fraction), _knee_reason(fraction))
+
+
 def descent_start_point(
     lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
 ) -> CurvePoint | None:
@@ -505,55 +649,75 @@ def _refusal(reason: str, points: dict[str, CurvePoint]) -> Suggestion:
     return Suggestion(None, None, None, False, reason, points)
 
 
-def suggest(
-    lrs: Any,
-    losses: Any,
-    *,
-    window_decades: float = WINDOW_DECADES,
-    fraction: float = SUGGESTION_FRACTION,
-) -> Suggestion:
-    """Suggest a learning rate (and cyclical bounds) from a range-test curve.
+def _batches_per_decade(curve: _Curve, grid_index: int) -> float:
+    """Recorded points per decade of LR around a grid point (constant for an exponential ramp)."""
+    near = np.abs(curve.log_lrs - curve.grid[grid_index]) <= 0.5
+    steps = np.diff(curve.log_lrs[near])
+    return 1.0 / float(np.median(steps)) if len(steps) else 1.0
 
-    The rule: ``lr`` lies ``fraction`` of the way from the steepest point to the minimum
-    in log(lr) (the geometric mean of the two by default); ``max_lr`` is the minimum;
-    ``min_lr`` is where the descent starts (Smith's rule), never above ``lr``.
 
-    Refuses (``lr=None``) when the curve is too short, flat, pure noise, never descends or
-    diverges at once, and says why; flags ``reliable=False`` when the loss was still
-    falling at the end of the ramp.
+def suggest(lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES) -> Suggestion:
+    """Suggest a constant learning rate, and cyclical bounds, from a range-test curve.
 
-    >>> lrs = np.geomspace(1e-6, 10, 200)
-    >>> round(suggest(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3).lr, 4)
-    0.0208
-    >>> suggest(lrs, np.ones(200)).reason
+    ``lr = sqrt(knee * density_factor * divergence) / 10**0.375``, within the recorded LRs:
+    the geometric mean of the knee (the LR where the smoothed loss has come 90 % of the way
+    down, scaled to a ramp of 800 batches over 1e-10..10) and the divergence point (the last
+    LR tried when the loss never diverged), divided by 2.4. The module docstring says why;
+    ``benchmarks/README.md`` has the measurements. ``min_lr`` is where the descent starts
+    (Smith's base_lr), ``max_lr`` half a decade below divergence; always
+    ``min_lr <= lr <= max_lr <= divergence``.
+
+    Refuses (``lr=None``, with the reason) when the curve is too short, constant, never
+    falls, falls less than its noise allows to tell (flat or pure noise) or rises from the
+    start. Flags ``reliable=False`` when the descent is weak against the noise, when the
+    loss was still falling at the end of the ramp, or when it diverged right at the start.
+
+    >>> lrs = np.geomspace(1e-10, 10, 800)
+    >>> x = np.log10(lrs / 1e-3)
+    >>> losses = 0.3 + 2.0 / (1.0 + np.exp(3.0 * (x + 0.5))) + 0.3 * np.exp(4.0 * (x - 0.7))
+    >>> s = suggest(lrs, losses)
+    >>> round(s.lr, 5), s.reliable, s.min_lr < s.lr < s.max_lr
+    (0.00139, True, True)
+    >>> suggest(lrs, np.ones(800)).reason
     'The loss is constant: the model did not respond to any LR tried.'
     """
     reading = _read(lrs, losses, window_decades)
     points = reading.points
     if reading.problem is not None:
         return _refusal(reading.problem, points)
-    curve = reading.curve
-    assert curve is not None and reading.minimum is not None
-    minimum = points["minimum"]
-    steepest = points.get("steepest", minimum)
-    log_lr = (1 - fraction) * math.log10(steepest.lr) + fraction * math.log10(minimum.lr)
-    lr = float(np.clip(10**log_lr, steepest.lr, minimum.lr))
-    max_lr = minimum.lr
+    curve, smooth = reading.curve, reading.smooth
+    assert curve is not None and smooth is not None and reading.knee is not None
+    lrs = np.asarray(lrs, dtype=np.float64)
+    knee = points["knee"]
+    divergence = points.get("divergence")
+    top = divergence.lr if divergence is not None else float(lrs[-1])
+    density = _batches_per_decade(curve, reading.knee)
+    factor = float(np.clip(
+        density / REFERENCE_BATCHES_PER_DECADE, 1 / MAX_DENSITY_FACTOR, MAX_DENSITY_FACTOR
+    ))
+    mean = math.sqrt(knee.lr * factor * top)
+    max_lr = top / 10**MAX_LR_BELOW_DIVERGENCE_DECADES
+    lr = float(np.clip(mean / 10**BELOW_MEAN_DECADES, lrs[0], min(top, lrs[-1])))
+    max_lr = float(np.clip(max_lr, lr, top))
     start = points.get("descent_start")
-    min_lr = min(start.lr if start is not None else lr, lr)
+    min_lr = min(start.lr, lr) if start is not None else lr
 
-    lrs_arr = np.asarray(lrs, dtype=np.float64)
-    lr = float(np.clip(lr, lrs_arr[0], lrs_arr[-1]))
     reliable = True
     reason = (
-        f"{lr:.3g} lies between the steepest descent ({steepest.lr:.3g}) and the loss "
-        f"minimum ({minimum.lr:.3g}); the loss diverges beyond "
-        + (f"{points['divergence'].lr:.3g}." if "divergence" in points else "the range tried.")
+        f"{lr:.3g}: 2.4x below the geometric mean of where the loss has come "
+        f"{KNEE_FRACTION:.0%} of the way down ({knee.lr:.3g}"
+        + ("" if abs(factor - 1) < 0.05 else f", x{factor:.2g} for a ramp of {density:.0f} "
+           "batches per decade")
+        + ") and "
+        + (f"where it diverges ({top:.3g})." if divergence else f"the end of the ramp ({top:.3g}).")
     )
-    if "divergence" not in points and reading.minimum >= len(reading.smooth) - curve.window // 2:
+    if reading.depth < RELIABLE_NOISE * _smoothed_noise(curve):
         reliable = False
-        reason = (
-            f"{lr:.3g} is a lower bound only: the loss was still falling at the end of the "
-            "ramp; re-run with a higher end_lr."
-        )
+        reason += " Unreliable: the descent is weak against the batch-to-batch noise."
+    if divergence is None and reading.minimum >= len(smooth) - curve.window // 2:
+        reliable = False
+        reason += " Unreliable: the loss was still falling at the end of the ramp; raise end_lr."
+    if not math.isclose(lr, mean / 10**BELOW_MEAN_DECADES, rel_tol=1e-9):
+        reliable = False
+        reason += " Unreliable: the rule points outside the LRs tried; widen the ramp."
     return Suggestion(lr, min_lr, max_lr, reliable, reason, points)

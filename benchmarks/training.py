@@ -1,0 +1,89 @@
+"""Train a task at a fixed learning rate, and record a range-test curve for it.
+
+`TaskRunner` builds and traces one model per task and reuses it: before each run it puts
+back the initial weights of that seed and zeroes the optimizer state, so a run costs only
+its batches (tracing a fresh model costs about a second, more than a whole run here).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+from tasks import Task, build_model, load_data
+
+
+def configure_tensorflow(threads: int = 1) -> None:
+    """Keep the benchmark lean on a shared machine: ``threads`` cores for TensorFlow."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:  # already initialised
+        pass
+
+
+class TaskRunner:
+    """Final validation loss of ``task`` trained from one seed at a constant LR, or with the
+    LR schedule given here (then ``train(None, seed)``)."""
+
+    def __init__(self, task: Task, schedule: object | None = None) -> None:
+        self.task = task
+        self.x, self.y, self.x_val, self.y_val = load_data(task.data)
+        self.model = build_model(task, seed=0, learning_rate=1e-3 if schedule is None else schedule)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._initial_weights: dict[int, list[np.ndarray]] = {}
+
+    def initial_weights(self, seed: int) -> list[np.ndarray]:
+        if seed not in self._initial_weights:
+            self._initial_weights[seed] = build_model(self.task, seed).get_weights()
+        return self._initial_weights[seed]
+
+    def reset(self, seed: int, learning_rate: float | None) -> None:
+        """Weights as freshly initialised with ``seed``; optimizer as freshly built (its step
+        count at 0, so a schedule starts over)."""
+        self.model.set_weights(self.initial_weights(seed))
+        optimizer = self.model.optimizer
+        for variable in optimizer.variables:
+            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+        if learning_rate is not None:
+            optimizer.learning_rate.assign(float(learning_rate))
+
+    def train(self, learning_rate: float | None, seed: int) -> float:
+        """Train for the task's epoch budget; the final validation loss (inf if non-finite)."""
+        import keras
+
+        self.reset(seed, learning_rate)
+        keras.utils.set_random_seed(seed)
+        rng = np.random.default_rng(seed)
+        n = len(self.x)
+        order = np.concatenate([rng.permutation(n) for _ in range(self.task.epochs)])
+        self.model.fit(
+            self.x[order], self.y[order], batch_size=self.task.batch_size, epochs=1,
+            shuffle=False, verbose=0,
+        )
+        loss = float(self.model.evaluate(self.x_val, self.y_val, batch_size=1024, verbose=0))
+        return loss if math.isfinite(loss) else math.inf
+
+
+def record_curve(
+    task: Task,
+    seed: int,
+    steps: int,
+    start_lr: float = 1e-10,
+    end_lr: float = 10.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run lrfind's range test on a fresh ``seed`` model of ``task``: (lrs, per-batch losses)."""
+    from lrfind.finder import LRFinder
+
+    x, y, _, _ = load_data(task.data)
+    model = build_model(task, seed)
+    result = LRFinder(model).find(
+        x, y, start_lr=start_lr, end_lr=end_lr, batch_size=task.batch_size, steps=steps,
+        seed=seed,
+    )
+    return np.asarray(result.lrs, float), np.asarray(result.losses, float)
