@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
             feats[t.name] = [
                 features(*curves.get(t, steps, seed)[:2], args.window) for seed in FINDER_SEEDS
             ]
-        out += [
+        table = [
             f"\n{steps} batches, window {args.window} decades, {len(tasks)} {args.group} tasks\n",
             "| rule | offset c | median regret | geometric mean | worst | hits | median spread "
             "| worst spread | left out: median | left out: geometric mean | left out: worst |",
@@ -133,13 +133,14 @@ def main(argv: list[str] | None = None) -> None:
             regrets = list(per.values())
             rows.append((geomean(left_out), name, c, regrets, hits, spreads, left_out))
         for _, name, c, regrets, hits, spreads, left_out in sorted(rows, key=lambda r: r[0]):
-            out.append(
+            table.append(
                 f"| {name} | {c:+.3f} | {np.median(regrets):.3f} | {geomean(regrets):.3f} | "
                 f"{max(regrets):.2f} | {hits}/{5 * len(names)} | {np.median(spreads):.2f} | "
                 f"{max(spreads):.2f} | {np.median(left_out):.3f} | {geomean(left_out):.3f} | "
                 f"{max(left_out):.2f} |"
             )
-        print("\n".join(out))
+        print("\n".join(table))
+        out += table
     if args.write_readme:
         write_readme("\n".join(out).strip(), "search")
 

@@ -10,11 +10,11 @@ For every task in `tasks.TASKS`:
    rules (`peers.py`, each with its own library's smoothing); "Keras default" keeps the
    optimizer's default LR (1e-3; SGD 0.01) as a baseline.
 4. Regret = median validation loss at the suggested LR / the grid's best, with the grid's
-   seeds and budget; hit = the LR lies in the band. ``--train lrfind`` (default) trains at
-   lrfind's suggestions and reads the other rules' regrets off the grid (linear
-   interpolation in log(LR)); ``--train all`` trains at every rule's suggestions; ``--train
-   none`` interpolates everything. The length study always interpolates. A refusal (no LR)
-   is scored as the Keras default LR.
+   seeds and budget; hit = the LR lies in the band. By default lrfind's, fastai
+   ``minimum``/10's (the best peer here) and the Keras default's regrets come from training
+   at the suggested LRs, the other peers' are read off the grid (linear interpolation in
+   log(LR)); ``--train all`` trains them all, ``--train`` with no names none. The length
+   study always reads the grid. A refusal (no LR) is scored as the Keras default LR.
 
 Tasks are in two groups: "dev" (lrfind's rule was chosen on them, `rule_search.py`) and
 "validation" (added after the rule was frozen, to check that it carries over).
@@ -24,7 +24,7 @@ definition); recorded curves in ``$LRFIND_BENCH_CACHE`` (default ``~/.cache/lrfi
 keyed by task, length, seed and a hash of ``lrfind/finder.py``.
 
     python benchmarks/suggestion_quality.py --write-readme    # ~20 min with a filled grid
-    python benchmarks/suggestion_quality.py --train none --lengths   # quick, no training
+    python benchmarks/suggestion_quality.py --train --lengths   # quick: no training at all
 """
 
 from __future__ import annotations
@@ -60,6 +60,8 @@ DEFAULT_STEPS = 800
 """The finder length this benchmark recommends (see the length study in README.md)."""
 LENGTHS = (100, 200, 400, 800)
 KERAS_DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
+TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
+"""Rules trained at by default: lrfind, the best peer on these curves, the baseline."""
 Rule = Callable[[np.ndarray, np.ndarray, int], "float | None"]
 
 
@@ -72,7 +74,12 @@ RULES: dict[str, Rule] = {"lrfind": lrfind_rule, **PEER_RULES}
 
 # ----------------------------------------------------------------------------- curves
 class CurveCache:
-    """Recorded range-test curves, re-recorded when ``lrfind/finder.py`` changes."""
+    """Recorded range-test curves, keyed by a hash of ``lrfind/finder.py``.
+
+    When the finder has changed since curves were cached, the first curve needed is recorded
+    again and compared with the cached one; if they agree, the older cache is carried over
+    (the change did not touch what is recorded), otherwise everything is recorded anew.
+    """
 
     def __init__(self) -> None:
         self.finder_hash = hashlib.sha256(FINDER_PY.read_bytes()).hexdigest()[:12]
@@ -80,6 +87,7 @@ class CurveCache:
         self.data: dict[str, dict] = {}
         if self.path.exists():
             self.data = json.loads(self.path.read_text())
+        self._checked_older = False
 
     def get(self, task: Task, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray, float]:
         """(lrs, per-batch losses, seconds the range test took)."""
@@ -93,9 +101,29 @@ class CurveCache:
                 "lrs": lrs.tolist(), "losses": losses.tolist(),
                 "seconds": time.perf_counter() - t0,
             }
+            self._carry_over_older(key)
             self._save()
         d = self.data[key]
         return np.array(d["lrs"]), np.array(d["losses"]), float(d["seconds"])
+
+    def _carry_over_older(self, key: str) -> None:
+        if self._checked_older:
+            return
+        self._checked_older = True
+        older = sorted(CURVE_CACHE.glob("curves-*.json"), key=lambda p: p.stat().st_mtime)
+        for path in reversed([p for p in older if p != self.path]):
+            cached = json.loads(path.read_text())
+            if key not in cached:
+                continue
+            new, old = self.data[key], cached[key]
+            same = len(new["losses"]) == len(old["losses"]) and np.allclose(
+                new["losses"], old["losses"], rtol=1e-6
+            )
+            print(f"finder changed since {path.name}; it records "
+                  f"{'the same' if same else 'different'} curves", flush=True)
+            if same:
+                self.data = {**cached, **self.data}
+            return
 
     def _save(self) -> None:
         """Merge with the file on disk (another run may be recording too), write atomically."""
@@ -190,16 +218,15 @@ def evaluate(args: argparse.Namespace) -> dict:
             "rules": {}, "lengths": {},
         }
         recorded = [curves.get(task, args.steps, seed) for seed in FINDER_SEEDS]
-        for name, rule in RULES.items():
-            train = args.train == "all" or (args.train == "lrfind" and name == "lrfind")
+        suggested = {
+            name: [rule(lrs_, losses, args.steps) for lrs_, losses, _ in recorded]
+            for name, rule in RULES.items()
+        }
+        suggested["Keras default"] = [KERAS_DEFAULT_LR[task.optimizer]] * len(FINDER_SEEDS)
+        for name, lrs in suggested.items():
+            train = name in args.train or "all" in args.train
             measure = trainer if train else truth.interpolated_regret
-            lrs = [rule(lrs_, losses, args.steps) for lrs_, losses, _ in recorded]
             entry["rules"][name] = score(task, truth, lrs, measure, train).to_dict()
-        default = [KERAS_DEFAULT_LR[task.optimizer]] * len(FINDER_SEEDS)
-        train = args.train != "none"
-        entry["rules"]["Keras default"] = score(
-            task, truth, default, trainer if train else truth.interpolated_regret, train
-        ).to_dict()
         for steps in args.lengths:
             runs = [curves.get(task, steps, seed) for seed in FINDER_SEEDS]
             lrs = [suggest(lrs_, losses).lr for lrs_, losses, _ in runs]
@@ -215,7 +242,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             f"hits {sum(line['hits'])}/5 regret {line['regret']:.3f} spread {line['spread']:.2f}",
             flush=True,
         )
-    cache.save()
+    cache.save(keep={t.key() for t in TASKS} if not args.tasks else None)
     return report
 
 
@@ -341,8 +368,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="finder length")
     parser.add_argument("--lengths", type=int, nargs="*", default=list(LENGTHS),
                         help="finder lengths for the length study (none: skip it)")
-    parser.add_argument("--train", choices=("lrfind", "all", "none"), default="lrfind",
-                        help="which rules' suggestions to train at (others: read off the grid)")
+    parser.add_argument("--train", nargs="*", default=list(TRAINED),
+                        help='rules whose suggestions are trained at ("all", or none at all); '
+                        "the others' regrets are read off the grid")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     t0 = time.perf_counter()

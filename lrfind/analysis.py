@@ -52,6 +52,7 @@ from scipy.ndimage import median_filter
 from scipy.signal import savgol_coeffs, savgol_filter
 
 __all__ = [
+    "POINT_LABELS",
     "CurvePoint",
     "Suggestion",
     "descent_start_point",
@@ -64,6 +65,14 @@ __all__ = [
     "suggest",
 ]
 
+POINT_LABELS = {
+    "descent_start": "descent starts",
+    "steepest": "steepest descent",
+    "knee": "knee (90 % down)",
+    "minimum": "minimum",
+    "divergence": "divergence",
+}
+"""Display names of the named points, in the order they appear along a curve."""
 MIN_POINTS = 12
 """Fewer finite points than this cannot be read: the suggestion is refused."""
 WINDOW_DECADES = 1.0

@@ -40,7 +40,7 @@ EXIT_INTERRUPTED = 130
 # find()'s defaults, repeated here so --help needs no Keras import (a test keeps them equal)
 DEFAULT_START_LR = 1e-10
 DEFAULT_END_LR = 10.0
-DEFAULT_STEPS = 200
+DEFAULT_STEPS = 800
 MIN_STEPS = 10
 DEFAULT_BATCH_SIZE = 32
 CYCLE_EPOCHS = 4  # CyclicLR half-cycle in the snippet: Smith suggests 2-8 epochs
@@ -673,14 +673,6 @@ def _csv(result: LRFinderResult) -> str:
 
 
 # --------------------------------------------------------------------------- report
-_POINT_NAMES = {
-    "descent_start": "descent starts",
-    "steepest": "steepest descent",
-    "minimum": "minimum",
-    "divergence": "divergence",
-}
-
-
 def _lr(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
@@ -694,6 +686,8 @@ def _report(
     names: dict[str, str],
 ) -> None:
     from rich.table import Table
+
+    from lrfind.analysis import POINT_LABELS
 
     suggestion = result.suggestion
     out.print(
@@ -713,10 +707,10 @@ def _report(
                       "min_lr: where the loss starts falling; base_lr of a cycle.")
     if suggestion.max_lr is not None:
         table.add_row("band high", _lr(suggestion.max_lr), "",
-                      "max_lr: the loss minimum; max_lr of a cycle.")
+                      "max_lr: half a decade below divergence; max_lr of a cycle.")
     for name, point in sorted(suggestion.points.items(), key=lambda item: item[1].lr):
         loss = f"{point.loss:.4g}" if math.isfinite(point.loss) else "-"
-        table.add_row(_POINT_NAMES.get(name, name), _lr(point.lr), loss, point.reason)
+        table.add_row(POINT_LABELS.get(name, name), _lr(point.lr), loss, point.reason)
     out.print(table)
     out.print(_recommendation(result), markup=False)
     snippet = _snippet(suggestion, len(training), options.batch_size, names)

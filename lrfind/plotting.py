@@ -12,6 +12,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lrfind.analysis import POINT_LABELS
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -64,14 +66,19 @@ def plot_schedule(
 
 
 # ------------------------------------------------------------------- range-test curve
+_POINT_MARKS = {  # name: (colour, marker)
+    "descent_start": ("#2a9d8f", "^"),
+    "steepest": ("#e76f51", "v"),
+    "knee": ("#f4a261", "s"),
+    "minimum": ("#6a4c93", "o"),
+    "divergence": ("#c1121f", "X"),
+}
 _POINT_STYLES = {  # name: (label, colour, marker), in the order they appear on a curve
-    "descent_start": ("descent starts", "#2a9d8f", "^"),
-    "steepest": ("steepest descent", "#e76f51", "v"),
-    "minimum": ("minimum", "#6a4c93", "o"),
-    "divergence": ("divergence", "#c1121f", "X"),
+    name: (label, *_POINT_MARKS[name]) for name, label in POINT_LABELS.items()
 }
 _LOSS_COLOUR = "#1d3557"
 _SUGGESTION_COLOUR = "#2b9348"
+_VALIDATION_COLOUR = "#f77f00"
 
 
 def plot_result(
@@ -151,6 +158,8 @@ class _CurveView:
         self.suggestion = result.suggestion
         self.stop_reason = result.stop_reason
         self.beta = result.settings.get("beta")
+        self.val_lrs = result.val_lrs
+        self.val_losses = result.val_losses
         try:  # the curve the named points were read from
             self.smoothed = smooth_curve(self.lrs, self.losses)
             self.slope = loss_gradient(self.lrs, self.losses)
@@ -202,6 +211,9 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
     ax.plot(curve.lrs, curve.losses, color=_LOSS_COLOUR, alpha=0.28, lw=0.8,
             label="loss of each batch")
     ax.plot(curve.lrs, curve.smoothed, color=_LOSS_COLOUR, lw=2.2, label="smoothed loss")
+    if curve.val_losses is not None and len(curve.val_losses):
+        ax.plot(curve.val_lrs, curve.val_losses, color=_VALIDATION_COLOUR, lw=1.2, marker=".",
+                ms=4, label="validation loss (cached subset)")
     if suggestion.lr is not None:
         ax.axvline(suggestion.lr, color=_SUGGESTION_COLOUR, lw=2.0,
                    label=f"suggested lr {_format_lr(suggestion.lr)}")

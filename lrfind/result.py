@@ -70,7 +70,8 @@ class LRFinderResult:
         losses: each batch's own loss (not Keras's running mean).
         smoothed_losses: bias-corrected EMA of ``losses`` (``settings["beta"]``).
         settings: the settings the test ran with (start/end LR, steps, mode, ...).
-        stop_reason: ``"completed"``, ``"diverged"`` or ``"non_finite"``.
+        stop_reason: ``"completed"``, ``"diverged"``, ``"non_finite"`` or ``"fit_ended"``
+            (the fit that ran the `LRRangeTest` callback ended before the ramp did).
         val_indices, val_losses: when the test evaluated a validation subset, the point
             indices at which it did and the loss there (``val_lrs`` gives their LRs).
 

@@ -23,6 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lrfind import cli
+from lrfind.analysis import POINT_LABELS
 from lrfind.cli import app
 from lrfind.data import InputError, check_arrays, load_data
 from lrfind.result import LRFinderResult
@@ -201,7 +202,7 @@ def test_run_reports_the_reading_and_writes_every_file(digits_run):
         "curve.csv", "curve.png", "curve.svg", "result.json"]  # no temporary files left
     stdout = result.stdout
     assert f"{len(saved)} batches" in stdout
-    for name in ("suggested lr", *(cli._POINT_NAMES[n] for n in saved.suggestion.points)):
+    for name in ("suggested lr", *(POINT_LABELS[n] for n in saved.suggestion.points)):
         assert name in stdout
     for point in saved.suggestion.points.values():
         assert f"{point.lr:.3g}" in stdout
@@ -368,7 +369,7 @@ BAD_INPUTS = [
      ["either --steps or --epochs"], "tiny"),
     ("--epochs too short for a curve",
      ["{tiny}", "{regression}", "--epochs", "1", "--batch-size", "128"], 2,
-     ["gives only 2 batches of 128", "at least 10", "--steps 200"], "tiny"),
+     ["gives only 2 batches of 128", "at least 10", f"--steps {cli.DEFAULT_STEPS}"], "tiny"),
     ("smoothing out of range", ["{tiny}", "{regression}", "--smoothing", "1"], 2,
      ["--smoothing must be in [0, 1)", "0.98"], "tiny"),
     ("output directory is a file", ["{tiny}", "{regression}", "-o", "{a_file}"], 2,

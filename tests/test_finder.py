@@ -108,6 +108,19 @@ def test_recorded_loss_is_each_batch_own_loss_and_lr_is_applied(data) -> None:
     assert not np.allclose(result.losses, np.cumsum(result.losses) / np.arange(1, 21))
 
 
+def test_callback_says_when_the_fit_ends_before_the_ramp(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.1))
+    before = [v.numpy() if hasattr(v, "numpy") else np.asarray(v) for v in model.weights]
+    test = LRRangeTest(1e-4, 1.0, num_steps=10 * len(x), stop_factor=None)
+    with pytest.warns(UserWarning, match=r"fit ended after 8 of the range test's"):
+        model.fit(x[:128], y[:128], batch_size=32, epochs=2, callbacks=[test], verbose=0)
+    assert test.result.stop_reason == "fit_ended"
+    assert len(test.result) == 8
+    for old, new in zip(before, model.weights, strict=True):
+        np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
+
+
 def test_ramp_reaches_end_lr_on_last_planned_batch(data) -> None:
     x, y = data
     result = LRFinder(mlp("sgd")).find(x, y, 1e-5, 1e-1, 16, steps=41, stop_factor=None)

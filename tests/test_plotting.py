@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from lrfind.analysis import loss_gradient, smooth_curve
+from lrfind.analysis import POINT_LABELS, loss_gradient, smooth_curve
 from lrfind.plotting import plot_result
 from lrfind.result import LRFinderResult
 
@@ -71,8 +71,23 @@ def test_every_named_point_is_marked_on_the_smoothed_curve_and_labelled(clean_re
     for name, point in suggestion.points.items():
         assert markers[point.lr] == pytest.approx(point.loss), name
         assert f"{point.lr:.3g}" in labels, name
-    for word in ("descent starts", "steepest descent", "minimum", "divergence"):
-        assert word in labels
+    for name in suggestion.points:
+        assert POINT_LABELS[name] in labels
+
+
+def test_validation_losses_are_drawn_at_their_learning_rates(clean_result):
+    indices = np.arange(0, len(clean_result), 10)
+    val_losses = clean_result.losses[indices] + 0.1
+    with_validation = LRFinderResult.from_dict(
+        {**clean_result.to_dict(), "val_indices": indices.tolist(),
+         "val_losses": val_losses.tolist()}
+    )
+    ax = plot_result(with_validation).axes[0]
+    line = _line_with(ax, val_losses)
+    assert line is not None
+    np.testing.assert_array_equal(line.get_xdata(), clean_result.lrs[indices])
+    assert "validation" in line.get_label()
+    assert _line_with(plot_result(clean_result).axes[0], val_losses) is None
 
 
 def test_band_suggestion_and_divergence_are_marked(clean_result):
