@@ -1,11 +1,13 @@
 """How much does a range test cost per batch, against plain ``model.fit`` on the same batches?
 
-    python benchmarks/overhead.py [--runs 7] [--steps 300] [--all-backends]
+    python benchmarks/overhead.py [--runs 12] [--steps 300] [--all-backends]
 
 For a small MLP and a small CNN, in one process, it times ``LRFinder(model).find(...)``
-and plain ``model.fit(...)`` over the same number of batches of the same data, alternating
-the two, and prints the median per-step time of each and their ratio; also the range test
-with the validation-loss mode on (4 cached batches every 10 steps, lrfind's defaults).
+and plain ``model.fit(...)`` over the same number of batches of the same data, in rounds
+(order rotated each round), and prints the median per-step time of each and the per-round
+ratio find / fit (median and quartiles); also the range test with the validation-loss mode
+on (4 cached batches every 10 steps, lrfind's defaults) and a second plain fit, whose ratio
+is the noise floor of the machine: a find ratio inside it is no measurable overhead.
 The backend is Keras's (``KERAS_BACKEND``); ``--all-backends`` runs the script once per
 installed backend (TensorFlow, JAX, torch), each in its own process.
 
@@ -84,48 +86,66 @@ def cnn() -> tuple[keras.Model, np.ndarray, np.ndarray]:
     return model, x, y
 
 
+def _quartiles(values: list[float]) -> tuple[float, float, float]:
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
 def measure(build, runs: int, steps: int, batch_size: int = 32) -> dict[str, float]:
+    """Paired runs: in each round plain fit, a second plain fit (the noise floor), the range
+    test and the range test with validation, in an order that rotates every round so drift
+    and warm-up fall on every variant alike. Ratios are taken within a round."""
     model, x, y = build()
     model.fit(x, y, batch_size=batch_size, epochs=1, steps_per_epoch=5, verbose=0)  # trace
-    plain_step, find_step, val_step, plain_call, find_call = [], [], [], [], []
     n = steps * batch_size
     assert len(x) >= n, "one pass must hold the whole run, or epoch starts are timed too"
-    for _ in range(runs):
+
+    def plain() -> tuple[float, float]:
         timer = StepTimer()
         t0 = time.perf_counter()
         model.fit(x[:n], y[:n], batch_size=batch_size, epochs=1, shuffle=True,
                   callbacks=[timer], verbose=0)
-        plain_call.append(time.perf_counter() - t0)
-        plain_step.append(timer.per_step_ms())
+        return timer.per_step_ms(), time.perf_counter() - t0
 
+    def find(**validation: object) -> tuple[float, float]:
         timer = StepTimer()
         t0 = time.perf_counter()
-        # A narrow, low range: the loss never diverges, so both runs see `steps` batches.
+        # A narrow, low range: the loss never diverges, so every run sees `steps` batches.
         result = LRFinder(model).find(x[:n], y[:n], 1e-7, 1e-6, batch_size, steps=steps,
-                                      stop_factor=None, callbacks=[timer])
-        find_call.append(time.perf_counter() - t0)
-        find_step.append(timer.per_step_ms())
+                                      stop_factor=None, callbacks=[timer], **validation)
         assert len(result) == steps
+        return timer.per_step_ms(), time.perf_counter() - t0
 
-        timer = StepTimer()
-        LRFinder(model).find(x[:n], y[:n], 1e-7, 1e-6, batch_size, steps=steps,
-                             stop_factor=None, callbacks=[timer],
-                             validation_data=(x[:256], y[:256]))
-        val_step.append(timer.per_step_ms())
-    plain, found = statistics.median(plain_step), statistics.median(find_step)
+    variants = {
+        "plain": plain,
+        "plain again": plain,
+        "find": find,
+        "find+val": lambda: find(validation_data=(x[:256], y[:256])),
+    }
+    names = list(variants)
+    timings: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
+    for round_ in range(runs):
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
+        for name in order:
+            timings[name].append(variants[name]())
+
+    def ratios(name: str) -> list[float]:
+        return [a[0] / b[0] for a, b in zip(timings[name], timings["plain"], strict=True)]
+
     return {
-        "plain_ms_per_step": plain,
-        "find_ms_per_step": found,
-        "ratio": found / plain,
-        "val_ratio": statistics.median(val_step) / plain,
-        "plain_call_s": statistics.median(plain_call),
-        "find_call_s": statistics.median(find_call),
+        "plain_ms_per_step": statistics.median(t[0] for t in timings["plain"]),
+        "find_ms_per_step": statistics.median(t[0] for t in timings["find"]),
+        "noise": _quartiles(ratios("plain again")),
+        "ratio": _quartiles(ratios("find")),
+        "val_ratio": _quartiles(ratios("find+val")),
+        "plain_call_s": statistics.median(t[1] for t in timings["plain"]),
+        "find_call_s": statistics.median(t[1] for t in timings["find"]),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--all-backends", action="store_true")
     args = parser.parse_args()
@@ -144,15 +164,19 @@ def main() -> None:
 
         torch.set_num_threads(1)  # steady timings on 2 cores (KERAS3-FACTS)
     print(f"keras {keras.__version__}, backend {keras.backend.backend()}, "
-          f"{args.steps} batches, median of {args.runs} runs")
-    print(f"{'model':6} {'fit ms/step':>12} {'find ms/step':>13} {'ratio':>7} "
-          f"{'+val ratio':>11} {'fit call s':>11} {'find call s':>12}")
+          f"{args.steps} batches, {args.runs} rounds; ratios per round against plain fit, "
+          "median [quartiles]")
+    print(f"{'model':6} {'fit ms/step':>11} {'find ms/step':>12} {'find ratio':>20} "
+          f"{'+val ratio':>20} {'noise floor':>20} {'fit call s':>10} {'find call s':>11}")
+
+    def fmt(q: tuple[float, float, float]) -> str:
+        return f"{q[1]:.3f} [{q[0]:.3f}, {q[2]:.3f}]"
+
     for name, build in (("mlp", mlp), ("cnn", cnn)):
         m = measure(build, args.runs, args.steps)
-        print(f"{name:6} {m['plain_ms_per_step']:12.3f} {m['find_ms_per_step']:13.3f} "
-              f"{m['ratio']:7.3f} {m['val_ratio']:11.3f} {m['plain_call_s']:11.2f} "
-              f"{m['find_call_s']:12.2f}", flush=True)
-
+        print(f"{name:6} {m['plain_ms_per_step']:11.3f} {m['find_ms_per_step']:12.3f} "
+              f"{fmt(m['ratio']):>20} {fmt(m['val_ratio']):>20} {fmt(m['noise']):>20} "
+              f"{m['plain_call_s']:10.2f} {m['find_call_s']:11.2f}", flush=True)
 
 if __name__ == "__main__":
     main()
