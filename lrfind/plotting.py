@@ -32,7 +32,10 @@ def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
 
 
 def plot_schedule(
-    schedule: Callable[[int], Any], steps: int | Sequence[int], ax: Axes | None = None
+    schedule: Callable[[int], Any],
+    steps: int | Sequence[int],
+    ax: Axes | None = None,
+    label: str | None = None,
 ) -> Figure:
     """Plot a learning-rate schedule against the optimizer step; returns the Figure.
 
@@ -48,7 +51,10 @@ def plot_schedule(
         schedule: A `keras.optimizers.schedules.LearningRateSchedule` (lrfind's or Keras's) or
             any callable from step to learning rate.
         steps: Number of steps to plot from step 0, or the steps themselves.
-        ax: Axes to draw into; a new figure is made when None.
+        ax: Axes to draw into; a new figure is made when None. Several schedules can share
+            one axes: call once per schedule with a `label` each, then ``ax.legend()``.
+        label: The line's legend label and, on a new figure, the title; by default the
+            schedule's name or class.
     """
     import numpy as np
 
@@ -56,12 +62,16 @@ def plot_schedule(
 
     step_values = np.arange(steps) if isinstance(steps, numbers.Integral) else np.asarray(steps)
     learning_rates = schedule_values(schedule, step_values)
+    new_figure = ax is None
     figure, ax = _figure_and_axes(ax)
-    name = getattr(schedule, "name", None) or getattr(schedule, "__name__", type(schedule).__name__)
+    name = label or getattr(schedule, "name", None) or getattr(
+        schedule, "__name__", type(schedule).__name__
+    )
     ax.plot(step_values, learning_rates, label=name)
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
-    ax.set_title(f"Learning-rate schedule: {name}")
+    if new_figure:
+        ax.set_title(f"Learning-rate schedule: {name}")
     return figure
 
 

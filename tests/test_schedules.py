@@ -490,6 +490,21 @@ def test_plot_schedule_draws_lr_against_step():
     plt.close(figure)
 
 
+def test_plot_schedule_labels_lines_sharing_one_axes():
+    import matplotlib.pyplot as plt
+
+    figure, ax = plt.subplots()
+    ax.set_title("mine")
+    assert plot_schedule(CyclicLR(0.1, 0.5, step_size=2), 9, ax=ax, label="triangular") is figure
+    plot_schedule(CyclicLR(0.1, 0.5, step_size=2, mode="triangular2"), 9, ax=ax,
+                  label="triangular2")
+    assert [line.get_label() for line in ax.get_lines()] == ["triangular", "triangular2"]
+    assert ax.get_title() == "mine"  # a given axes keeps its title
+    new = plot_schedule(CyclicLR(0.1, 0.5, step_size=2), 9, label="clr")
+    assert new.axes[0].get_title() == "Learning-rate schedule: clr"
+    plt.close("all")
+
+
 def test_plot_schedule_into_given_axes_with_unvectorisable_schedules():
     import matplotlib.pyplot as plt
 
