@@ -11,8 +11,9 @@ is the noise floor of the machine: a find ratio inside it is no measurable overh
 The backend is Keras's (``KERAS_BACKEND``); ``--all-backends`` runs the script once per
 installed backend (TensorFlow, JAX, torch), each in its own process.
 
-Steps are timed from the 20th batch to the last by a callback, so tracing and tf.data
-teardown (see KERAS3-FACTS) are left out of the per-step figure; the whole-call
+A step's time is the gap between consecutive batch ends (so it includes every callback's
+work), and a run's figure is the median gap from the 20th batch on: tracing, tf.data
+teardown (see KERAS3-FACTS) and the odd scheduler hiccup are left out. The whole-call
 times, which include the finder's one retrace, are printed beside it.
 """
 
@@ -37,23 +38,22 @@ WARMUP_BATCHES = 20
 
 
 class StepTimer(keras.callbacks.Callback):
-    """Wall time from the start of batch WARMUP_BATCHES to the end of the last batch."""
+    """Per-step wall time: the median gap between consecutive batch ends, after warm-up.
+
+    The median over a run's batches shrugs off the odd slow step (a scheduler hiccup on a
+    shared machine, garbage collection) that would dominate a mean.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self.start = self.end = 0.0
-        self.batches = 0
-
-    def on_train_batch_begin(self, batch: int, logs: object = None) -> None:
-        if self.batches == WARMUP_BATCHES:
-            self.start = time.perf_counter()
+        self.ends: list[float] = []
 
     def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-        self.batches += 1
-        self.end = time.perf_counter()
+        self.ends.append(time.perf_counter())
 
     def per_step_ms(self) -> float:
-        return 1e3 * (self.end - self.start) / (self.batches - WARMUP_BATCHES)
+        gaps = np.diff(self.ends[WARMUP_BATCHES:])
+        return 1e3 * float(np.median(gaps))
 
 
 def mlp() -> tuple[keras.Model, np.ndarray, np.ndarray]:

@@ -125,18 +125,25 @@ class _BatchLossTracker(keras.metrics.Mean):
     them: the recorded value is the global batch loss.
     """
 
-    def __init__(self, capacity: int, learning_rate: Any, name: str = "loss") -> None:
+    def __init__(
+        self, capacity: int, learning_rate: Any, name: str = "loss", buffered: bool = True
+    ) -> None:
         super().__init__(name=name)
         self.capacity = int(capacity)
         self._learning_rate = learning_rate  # () -> the LR the optimizer applies this step
-        self.batch_losses = self.add_variable(
-            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_losses",
-            aggregation="mean"
-        )
-        self.batch_lrs = self.add_variable(
-            shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs",
-            aggregation="mean"
-        )
+        # Without the buffer only the last batch is kept: enough when the callback sees
+        # every batch's logs (one step per execution, one replica, TensorFlow), and eight
+        # graph ops a step cheaper.
+        self.buffered = bool(buffered)
+        if self.buffered:
+            self.batch_losses = self.add_variable(
+                shape=(self.capacity,), initializer="zeros", dtype="float32",
+                name="batch_losses", aggregation="mean"
+            )
+            self.batch_lrs = self.add_variable(
+                shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs",
+                aggregation="mean"
+            )
         self.batch_count = self.add_variable(
             shape=(), initializer="zeros", dtype="float32", name="batch_count",
             aggregation="mean"
@@ -153,10 +160,11 @@ class _BatchLossTracker(keras.metrics.Mean):
         # after an assign would see the new value.
         index = ops.convert_to_tensor(self.batch_count.value)
         count = index + 1.0
-        slot = ops.arange(self.capacity, dtype="float32") == index
         learning_rate = ops.cast(self._learning_rate(), "float32")
-        self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses.value))
-        self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs.value))
+        if self.buffered:
+            slot = ops.arange(self.capacity, dtype="float32") == index
+            self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses.value))
+            self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs.value))
         self.batch_count.assign(count)
         self.last_batch.assign(ops.stack([count, learning_rate, batch_loss]))
 
@@ -173,12 +181,23 @@ class _BatchLossTracker(keras.metrics.Mean):
         for variable in (self.total, self.count):
             variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
-    def recorded(self) -> tuple[np.ndarray, np.ndarray]:
-        """(learning rates, losses) of the batches recorded so far."""
+    def recorded(self, since: int) -> tuple[np.ndarray, np.ndarray]:
+        """(learning rates, losses) of the batches recorded after the first `since`."""
+        if not self.buffered:
+            count, lr, loss = ops.convert_to_numpy(self.last_batch)
+            if int(count) == since + 1:
+                return np.array([lr]), np.array([loss])
+            if int(count) > since + 1:  # cannot happen when every batch's logs are seen
+                warnings.warn(
+                    f"lrfind missed the losses of batches {since + 1}..{int(count)}; the "
+                    "curve ends before them.",
+                    stacklevel=2,
+                )
+            return np.array([]), np.array([])
         count = min(int(ops.convert_to_numpy(self.batch_count)), self.capacity)
         return (
-            ops.convert_to_numpy(self.batch_lrs)[:count],
-            ops.convert_to_numpy(self.batch_losses)[:count],
+            ops.convert_to_numpy(self.batch_lrs)[since:count],
+            ops.convert_to_numpy(self.batch_losses)[since:count],
         )
 
 
@@ -193,6 +212,21 @@ def _ensure_built(model: keras.Model) -> None:
     if not optimizer.built:
         with _strategy_scope(model):
             optimizer.build(model.trainable_variables)
+
+
+def _needs_buffer(model: keras.Model, steps_per_execution: int) -> bool:
+    """Whether the callback may miss a batch's logs, so every batch must be buffered.
+
+    Only TensorFlow with one step per execution and one replica hands the callback the
+    logs of every batch as it ends; JAX and torch update the tracker's variables apart
+    from what the callback reads.
+    """
+    strategy = getattr(model, "distribute_strategy", None)
+    return not (
+        keras.backend.backend() == "tensorflow"
+        and steps_per_execution == 1
+        and getattr(strategy, "num_replicas_in_sync", 1) == 1
+    )
 
 
 @contextmanager
@@ -495,7 +529,11 @@ class LRRangeTest(keras.callbacks.Callback):
             def learning_rate() -> Any:
                 return ramp(ramp.initial_step + self._tracker.batch_count.value)
         with _strategy_scope(model):
-            self._tracker = _BatchLossTracker(self.num_steps + steps_per_execution, learning_rate)
+            self._tracker = _BatchLossTracker(
+                self.num_steps + steps_per_execution,
+                learning_rate,
+                buffered=_needs_buffer(model, steps_per_execution),
+            )
         object.__setattr__(lr_owner, "_learning_rate", self._ramp)
         object.__setattr__(model, "_loss_tracker", self._tracker)
         model.make_train_function(force=True)
@@ -522,8 +560,7 @@ class LRRangeTest(keras.callbacks.Callback):
             lrs, losses = last[1:2], last[2:3]  # exactly one new batch: no variable read
         else:
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
-            lrs, losses = self._tracker.recorded()
-            lrs, losses = lrs[len(self._losses) :], losses[len(self._losses) :]
+            lrs, losses = self._tracker.recorded(since=len(self._losses))
         for lr, loss in zip(lrs, losses, strict=True):
             if len(self._losses) >= self.num_steps:
                 break

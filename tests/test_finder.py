@@ -121,6 +121,15 @@ def test_callback_says_when_the_fit_ends_before_the_ramp(data) -> None:
         np.testing.assert_array_equal(old, keras.ops.convert_to_numpy(new))
 
 
+def test_buffer_only_where_the_callback_can_miss_a_batch() -> None:
+    from lrfind.finder import _needs_buffer
+
+    model = mlp("sgd")
+    on_tensorflow = keras.backend.backend() == "tensorflow"
+    assert _needs_buffer(model, steps_per_execution=1) is not on_tensorflow
+    assert _needs_buffer(model, steps_per_execution=4)
+
+
 def test_ramp_reaches_end_lr_on_last_planned_batch(data) -> None:
     x, y = data
     result = LRFinder(mlp("sgd")).find(x, y, 1e-5, 1e-1, 16, steps=41, stop_factor=None)
