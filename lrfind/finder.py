@@ -705,7 +705,8 @@ class LRFinder:
             beta: smoothing of the recorded moving average.
             stop_factor: divergence threshold (see `LRRangeTest`), None to never stop early.
             shuffle: shuffle array data each pass.
-            seed: seed Keras, NumPy and Python for a reproducible run; the global random
+            seed: seed Keras, NumPy and Python for a reproducible run (on JAX and torch
+                shuffled array data is then batched by `SeededBatches`); the global random
                 state is put back afterwards.
             verbose: passed to ``model.fit``.
             callbacks: more callbacks for the run's ``model.fit``.
@@ -733,6 +734,13 @@ class LRFinder:
             # Stream memory-mapped arrays batch by batch instead of letting fit copy them.
             x = MemmapBatches(x, y, sample_weight, batch_size=batch_size or 32,
                               shuffle=shuffle, seed=seed)
+            y = sample_weight = None
+        elif (_is_array_data(x) and shuffle and seed is not None
+              and keras.backend.backend() != "tensorflow"):
+            # Keras's JAX and torch array pipelines shuffle from state that
+            # keras.utils.set_random_seed does not pin: two seeded fits see different
+            # orders. Shuffle here instead, from the seed.
+            x = SeededBatches(x, y, sample_weight, batch_size=batch_size or 32, seed=seed)
             y = sample_weight = None
 
         state = ModelState.capture(model)
@@ -845,6 +853,47 @@ class MemmapBatches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         if self.shuffle:
             self._rng.shuffle(self._order)
+
+
+class SeededBatches(keras.utils.PyDataset):
+    """In-memory arrays in batches, reshuffled sample by sample each pass from a seed.
+
+    Used by `LRFinder.find` for a seeded, shuffled run on the JAX and torch backends, whose
+    own array pipelines do not repeat their order under ``keras.utils.set_random_seed``.
+
+    Example:
+
+    >>> import numpy as np
+    >>> first = SeededBatches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, seed=0)
+    >>> again = SeededBatches(np.arange(10.0)[:, None], np.arange(10), batch_size=4, seed=0)
+    >>> bool((first[0][1] == again[0][1]).all()), len(first), first[2][0].shape
+    (True, 3, (2, 1))
+    """
+
+    def __init__(
+        self, x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int = 32,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.parts = [p for p in (x, y, sample_weight) if p is not None]
+        self.batch_size = int(batch_size)
+        self.num_samples = len(keras.tree.flatten(x)[0])
+        self._rng = np.random.default_rng(seed)
+        self._order = np.arange(self.num_samples)
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_samples / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[Any, ...]:
+        rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        return tuple(
+            keras.tree.map_structure(lambda a: np.take(np.asarray(a), rows, axis=0), p)
+            for p in self.parts
+        )
+
+    def on_epoch_end(self) -> None:
+        self._rng.shuffle(self._order)
 
 
 # ---------------------------------------------------------------- validation subset
