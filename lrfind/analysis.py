@@ -155,7 +155,7 @@ class Suggestion:
         min_lr: base LR for cyclical schedules: where the loss starts falling (Smith's rule),
             never above ``lr``.
         max_lr: peak LR for cyclical schedules: half a decade below the divergence point
-            (or the loss minimum when the ramp never diverged), never below ``lr``.
+            (or the last LR tried when the ramp never diverged), never below ``lr``.
         reliable: False when there is no number, or the number rests on a weak curve.
         reason: a plain sentence: why this number, or why none.
         points: the named points that were found (see `CurvePoint`).

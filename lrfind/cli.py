@@ -62,7 +62,7 @@ COMMAND_HELP = "\n\n".join(
     [
         "Run a learning-rate range test on MODEL with DATA and suggest a learning rate.",
         "The learning rate rises batch by batch from --start-lr to --end-lr while each batch's "
-        "loss is recorded; the curve is read for its steepest descent, minimum and divergence. "
+        "loss is recorded; the curve is read for where the loss falls, bottoms out and diverges. "
         "MODEL is only read. Writes curve.png, result.json (lrfind.LRFinderResult.load reads "
         "it) and curve.csv to --out, then prints the reading, a recommendation and a Python "
         "snippet.",

@@ -612,6 +612,16 @@ class LRRangeTest(keras.callbacks.Callback):
             smoothed = smooth_losses(losses, self.beta)
             settings.update(gradient_accumulation_steps=self._accumulation, points="updates")
         val_indices = np.array(self._val_indices, dtype=np.int64) // self._accumulation
+        if len(lrs) > 1 and np.any(lrs[1:] == lrs[:-1]):
+            # A mixed-precision step skipped for overflow applies no update, so the next
+            # batch runs at the same LR: keep one point per LR (the later, whose update
+            # was applied), so the curve stays strictly increasing in LR.
+            kept = np.append(lrs[1:] != lrs[:-1], True)
+            position = np.cumsum(kept) - 1
+            val_indices = position[val_indices] + ~kept[val_indices]
+            lrs, losses = lrs[kept], losses[kept]
+            smoothed = smooth_losses(losses, self.beta)
+            settings["skipped_steps"] = int(np.sum(~kept))
         keep = val_indices < len(losses)
         if self._val_cache is not None:
             settings.update(val_every=self.val_every, val_batches=self.val_batches)

@@ -156,7 +156,7 @@ class LRFinderResult:
         return self.suggestion.lr
 
     def point_lr(self, name: str) -> float | None:
-        """LR of a named point ("steepest", "minimum", "divergence", "descent_start")."""
+        """LR of a named point (a key of `analysis.POINT_LABELS`, e.g. "knee"), or None."""
         point = self.suggestion.points.get(name)
         return None if point is None else point.lr
 

@@ -482,15 +482,20 @@ def test_mixed_precision_loss_scale_optimizer(data) -> None:
     probe = BatchLossProbe(x, y, batch_size=32)
     result = LRFinder(model).find(x, y, 1e-4, 1e-2, 32, steps=20, shuffle=False,
                                   stop_factor=None, callbacks=[probe])
-    assert len(result) == 20
     # The LR reaches the inner optimizer; the recorded loss is the unscaled loss. A step
     # skipped for overflow (the dynamic loss scale starts high) applies no update, so the
-    # ramp does not advance on it: that batch's LR repeats on the next one.
+    # ramp does not advance on it and the next batch runs at the same LR: the result keeps
+    # one point per LR, the later one, and says how many steps were skipped.
+    skipped = result.settings.get("skipped_steps", 0)
+    assert len(result) == 20 - skipped
     ramp = np.geomspace(1e-4, 1e-2, 20)
-    assert (np.diff(result.lrs) >= 0).all()
+    assert (np.diff(result.lrs) > 0).all()
     assert all(np.isclose(ramp, lr, rtol=1e-5).any() for lr in result.lrs)
-    assert result.lrs[0] == pytest.approx(1e-4, rel=1e-6)
-    np.testing.assert_allclose(result.losses, probe.losses[:20], rtol=2e-3)
+    for loss in result.losses:
+        assert np.isclose(probe.losses[:20], loss, rtol=2e-3).any()
+    if TENSORFLOW:  # the LR is read in the step there; JAX counts batches instead
+        assert skipped >= 1
+    assert result.suggestion.reason  # the analysis reads the curve
     assert_same_state(model, before)
 
 

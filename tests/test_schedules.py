@@ -351,6 +351,24 @@ def tiny_model():
     return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
 
 
+def test_a_fresh_process_loads_the_model_after_importing_a_schedule(tiny_model, tmp_path):
+    import subprocess
+    import sys
+
+    tiny_model.compile(optimizer=keras.optimizers.SGD(CyclicLR(1e-3, 1e-2, 4)), loss="mse")
+    tiny_model.save(tmp_path / "m.keras")
+    load = (
+        "import sys, keras\n"
+        "from lrfind import CyclicLR  # registers lrfind's schedules, as the README says\n"
+        "model = keras.saving.load_model(sys.argv[1])\n"
+        "print(type(model.optimizer._learning_rate).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", load, str(tmp_path / "m.keras")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "CyclicLR"
+
+
 @pytest.mark.parametrize("case", SAVED_SCHEDULES)
 def test_model_save_and_load_keep_the_schedule(case, tiny_model, tmp_path):
     schedule = SAVED_SCHEDULES[case]
