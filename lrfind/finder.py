@@ -153,8 +153,15 @@ class _BatchLossTracker(keras.metrics.Mean):
             aggregation="mean"
         )  # [batches so far, lr, loss]: what the callback reads after each step
 
+    recording = True
+    """False while the model evaluates (validation during fit): Keras's test step updates
+    the loss tracker too. Read when a step is traced, so the train and test functions are
+    each compiled with the right branch."""
+
     def update_state(self, values: Any, sample_weight: Any = None) -> None:
         super().update_state(values, sample_weight=sample_weight)
+        if not self.recording:
+            return
         batch_loss = ops.mean(ops.cast(values, "float32"))
         # Read everything first: on TensorFlow `.value` is the variable itself, so a read
         # after an assign would see the new value.
@@ -174,7 +181,7 @@ class _BatchLossTracker(keras.metrics.Mean):
         return {
             self.name: super().result(),
             # A tensor, not the variable: logs are read after the step, once, as NumPy.
-            LAST_BATCH_KEY: ops.convert_to_tensor(self.last_batch.value),
+            LAST_BATCH_KEY: ops.copy(self.last_batch.value),
         }
 
     def reset_state(self) -> None:
@@ -377,7 +384,14 @@ class LRRangeTest(keras.callbacks.Callback):
     ``end_lr`` on the last one); every batch's own loss is recorded with the LR that
     produced it; training stops once the smoothed loss diverges or turns NaN/Inf. At the
     end of training the model is put back as it was (``restore=True``) and the curve is
-    in ``callback.result``.
+    in ``callback.result``. Validation inside the same fit is not recorded as ramp batches.
+
+    Sharing a fit with other callbacks: Keras calls no callback when ``fit`` raises, so
+    call ``callback.finish()`` in your ``except``/``finally`` to restore the model then
+    (`LRFinder.find` does this for you). Callbacks that set the learning rate
+    (``ReduceLROnPlateau``, ``LearningRateScheduler``) cannot while the ramp owns it; leave
+    them out of the test's fit. Put this callback after ``EarlyStopping(
+    restore_best_weights=True)``, so that its restore runs last.
 
     Example:
 
@@ -464,6 +478,14 @@ class LRRangeTest(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._begin(capture_state=self.restore)
 
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        if self._tracker is not None:  # validation inside the fit: not a ramp batch
+            self._tracker.recording = False
+
+    def on_test_end(self, logs: dict[str, Any] | None = None) -> None:
+        if self._tracker is not None:
+            self._tracker.recording = True
+
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         stop = self._scan_new_points(logs)
         if self._val_cache is not None and self._losses and (
@@ -505,6 +527,9 @@ class LRRangeTest(keras.callbacks.Callback):
         self._saved_lr = lr_owner._learning_rate
         self._saved_tracker = model._loss_tracker
         self._saved_train_function = model.train_function
+        # A test function traced during the run (validation in the same fit) holds the
+        # run's loss tracker; the saved one (or None, traced anew) is put back with it.
+        self._saved_test_function = getattr(model, "test_function", None)
         # With gradient accumulation the optimizer applies one update per
         # `accumulation` batches; the ramp advances per update, and so do the points.
         self._accumulation = int(getattr(lr_owner, "gradient_accumulation_steps", None) or 1)
@@ -543,6 +568,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._ema = SmoothedLoss(self.beta)
         self._best = math.inf
         self._stop_reason = "completed"
+        self._non_finite_lr: float | None = None
         self._finished = False
         self._val_indices: list[int] = []
         self._val_losses: list[float] = []
@@ -566,6 +592,7 @@ class LRRangeTest(keras.callbacks.Callback):
                 break
             loss = float(loss)
             if not math.isfinite(loss):
+                self._non_finite_lr = float(lr)
                 self._stop_reason = "non_finite"
                 self._finished = True
                 return True
@@ -600,6 +627,7 @@ class LRRangeTest(keras.callbacks.Callback):
         object.__setattr__(_inner_optimizer(model.optimizer), "_learning_rate", self._saved_lr)
         object.__setattr__(model, "_loss_tracker", self._saved_tracker)
         model.train_function = self._saved_train_function
+        model.test_function = self._saved_test_function
         if self._state is not None:
             self._state.restore()
             self._state = None
@@ -625,6 +653,8 @@ class LRRangeTest(keras.callbacks.Callback):
         keep = val_indices < len(losses)
         if self._val_cache is not None:
             settings.update(val_every=self.val_every, val_batches=self.val_batches)
+        if self._stop_reason == "non_finite" and self._non_finite_lr is not None:
+            settings["non_finite_lr"] = self._non_finite_lr
         self.result = LRFinderResult(
             lrs=lrs,
             losses=losses,
@@ -733,12 +763,15 @@ class LRFinder:
         if steps is not None and epochs is not None:
             raise ValueError("pass either steps= or epochs=, not both.")
         batches_per_epoch = _count_batches(x, y, batch_size)
+        if batches_per_epoch is None and _is_dataset(x):
+            x = x.repeat()  # unknown length (filter, ...): cycle it like any short data
         num_steps, fit_epochs, steps_per_epoch = _plan(batches_per_epoch, steps, epochs)
         if num_steps < MIN_STEPS:
             raise ValueError(
                 f"the run has only {num_steps} batches; a curve needs at least {MIN_STEPS}. "
                 "Pass more epochs=, more steps=, or a smaller batch_size."
             )
+        _build_from_first_batch(model, x)
         _check_data_fits(model, x, y, batch_size)
         if _is_array_data(x) and _has_memmap((x, y, sample_weight)):
             # Stream memory-mapped arrays batch by batch instead of letting fit copy them.
@@ -1048,6 +1081,26 @@ def _plan(
     if batches_per_epoch is None:
         return num_steps, 1, num_steps
     return num_steps, math.ceil(num_steps / batches_per_epoch), None
+
+
+def _build_from_first_batch(model: keras.Model, x: Any) -> None:
+    """Build a model that has no variables yet by calling it on the data's first batch.
+
+    Its optimizer is built (and its state captured) before the fit starts, which needs the
+    model's variables; arrays are handled by `_check_data_fits`.
+    """
+    if model.built or _is_array_data(x):
+        return
+    try:
+        batch = x[0] if isinstance(x, keras.utils.PyDataset) else next(iter(x))
+        inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+        model(inputs, training=False)
+    except Exception as error:
+        raise ValueError(
+            "the model is not built yet and calling it on the data's first batch failed "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}). Give the model "
+            "a keras.Input (or call model.build(input_shape)) before the range test."
+        ) from error
 
 
 def _check_data_fits(model: keras.Model, x: Any, y: Any, batch_size: int | None) -> None:

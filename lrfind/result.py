@@ -115,14 +115,17 @@ class LRFinderResult:
         lrs: np.ndarray | list[float],
         losses: np.ndarray | list[float],
         beta: float = 0.98,
+        stop_reason: str = "completed",
         **settings: Any,
     ) -> LRFinderResult:
-        """A result from any recorded (lr, loss) curve, smoothed with ``beta``."""
+        """A result from any recorded (lr, loss) curve, smoothed with ``beta``; other
+        keyword arguments are kept as settings."""
         return cls(
             lrs=np.asarray(lrs),
             losses=np.asarray(losses),
             smoothed_losses=smooth_losses(losses, beta),
             settings={"beta": beta, **settings},
+            stop_reason=stop_reason,
         )
 
     def __len__(self) -> int:
@@ -134,7 +137,15 @@ class LRFinderResult:
         """The suggested learning rate, bounds and named points (`lrfind.analysis.suggest`)."""
         from lrfind.analysis import suggest
 
-        return suggest(self.lrs, self.losses)
+        lrs, losses = self.lrs, self.losses
+        # The point where the loss turned NaN/Inf is not kept, but it is where the curve
+        # diverged: hand it to the analysis as a non-finite loss at its LR.
+        blown_up_at = self.settings.get("non_finite_lr")
+        if self.stop_reason == "non_finite" and blown_up_at is not None and (
+            len(lrs) == 0 or blown_up_at > lrs[-1]
+        ):
+            lrs, losses = np.append(lrs, blown_up_at), np.append(losses, np.nan)
+        return suggest(lrs, losses)
 
     @property
     def val_lrs(self) -> np.ndarray | None:

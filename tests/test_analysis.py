@@ -386,3 +386,18 @@ def test_any_positive_scale_and_any_shift_give_the_same_suggestion(
     assume(base.lr is not None)
     assert other.lr is not None
     assert abs(math.log10(other.lr) - math.log10(base.lr)) < 1e-6
+
+
+def test_a_result_stopped_by_a_nan_reads_the_nan_as_divergence():
+    from lrfind.result import LRFinderResult
+
+    lrs = np.geomspace(1e-6, 1e-1, 300)
+    losses = 1.0 / (1.0 + (lrs / 1e-3) ** 2)  # falls, then flattens: no rise before the NaN
+    kept = LRFinderResult.from_curve(lrs, losses, stop_reason="non_finite")
+    assert "end of the ramp" in kept.suggestion.reason  # without knowing where it blew up
+    blown = LRFinderResult.from_curve(lrs, losses, stop_reason="non_finite", non_finite_lr=0.12)
+    assert LRFinderResult.from_dict(blown.to_dict()).settings["non_finite_lr"] == 0.12
+    divergence = blown.suggestion.points["divergence"]
+    assert divergence.lr == pytest.approx(0.12)
+    assert "NaN" in divergence.reason
+    assert blown.suggestion.lr is not None and blown.suggestion.lr < 0.12

@@ -108,6 +108,49 @@ def test_recorded_loss_is_each_batch_own_loss_and_lr_is_applied(data) -> None:
     assert not np.allclose(result.losses, np.cumsum(result.losses) / np.arange(1, 21))
 
 
+def test_callback_in_a_fit_with_validation_records_only_training_batches(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.05))
+    x_val, y_val = x[:64], y[:64]
+    before = model.evaluate(x_val, y_val, verbose=0)
+    probe = BatchLossProbe(x, y, batch_size=32)
+    test = LRRangeTest(1e-4, 1e-2, num_steps=20, stop_factor=None)
+    # 8 batches an epoch: validation runs twice inside the ramp.
+    model.fit(x, y, batch_size=32, epochs=5, shuffle=False, validation_data=(x_val, y_val),
+              callbacks=[test, probe], verbose=0)
+    assert len(test.result) == 20 and test.result.stop_reason == "completed"
+    np.testing.assert_allclose(test.result.losses, probe.losses[:20], rtol=2e-6, atol=1e-7)
+    # Restored, and evaluate reports through the model's own loss tracker again.
+    assert model.evaluate(x_val, y_val, verbose=0) == pytest.approx(before, rel=1e-6)
+
+
+def test_callback_restores_with_finish_after_a_failed_fit(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.1))
+    before = snapshot(model)
+    test = LRRangeTest(1e-4, 1.0, num_steps=40)
+
+    class Boom(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
+            if batch == 5:
+                raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        model.fit(x, y, batch_size=32, epochs=5, callbacks=[test, Boom()], verbose=0)
+    assert test.finish() is test.result and len(test.result) == 6
+    assert_same_state(model, before)
+    model.optimizer.learning_rate = 0.01  # settable again: the ramp is gone
+
+
+def test_runs_eagerly(data) -> None:
+    x, y = data
+    model = mlp(keras.optimizers.SGD(0.05), run_eagerly=True)
+    before = snapshot(model)
+    result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=12, stop_factor=None)
+    assert len(result) == 12
+    assert_same_state(model, before)
+
+
 def test_callback_says_when_the_fit_ends_before_the_ramp(data) -> None:
     x, y = data
     model = mlp(keras.optimizers.SGD(0.1))
@@ -201,6 +244,13 @@ def test_stops_on_nan_and_keeps_only_finite_points() -> None:
     assert result.stop_reason == "non_finite"
     assert 0 < len(result) < 100
     assert np.isfinite(result.losses).all() and np.isfinite(result.smoothed_losses).all()
+    # The LR at which the loss blew up is kept apart, and the analysis reads it as the
+    # divergence: a NaN stop is not mistaken for a curve that never diverged.
+    blown_up_at = result.settings["non_finite_lr"]
+    assert blown_up_at > result.lrs[-1]
+    divergence = result.suggestion.points.get("divergence")  # none when nothing descends
+    assert divergence is None or divergence.lr <= blown_up_at * (1 + 1e-6)
+    assert "end of the ramp" not in result.suggestion.reason
 
 
 def test_divergence_rule_works_for_negative_losses() -> None:
@@ -339,6 +389,28 @@ def test_tf_data_dataset_cycles_when_shorter_than_the_run(data) -> None:
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(64)  # 4 batches
     result = LRFinder(mlp()).find(dataset, start_lr=1e-4, end_lr=1.0, steps=20, stop_factor=None)
     assert len(result) == 20
+
+
+def test_dataset_of_unknown_length_cycles_too(data) -> None:
+    x, y = data
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).filter(lambda a, b: True).batch(64)
+    assert int(dataset.cardinality()) == tf.data.UNKNOWN_CARDINALITY
+    result = LRFinder(mlp()).find(dataset, start_lr=1e-4, end_lr=1.0, steps=20, stop_factor=None)
+    assert len(result) == 20 and result.stop_reason == "completed"
+
+
+@pytest.mark.parametrize("source", ["tf.data", "PyDataset"])
+def test_unbuilt_model_is_built_from_the_first_batch(data, source) -> None:
+    x, y = data
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.layers.Dense(8, activation="relu"),
+                              keras.layers.Dense(CLASSES, activation="softmax")])  # no Input
+    model.compile("adam", "sparse_categorical_crossentropy")
+    dataset = (tf.data.Dataset.from_tensor_slices((x, y)).batch(32) if source == "tf.data"
+               else ArrayPyDataset(x, y, 32))
+    result = LRFinder(model).find(dataset, start_lr=1e-4, end_lr=1.0, steps=12)
+    assert len(result) == 12
+    model.fit(dataset, epochs=1, verbose=0)  # the model still trains afterwards
 
 
 def test_infinite_tf_data_dataset(data) -> None:
