@@ -74,6 +74,8 @@ POINT_LABELS = {
 }
 """Display names of the named points, in the order they appear along a curve."""
 MIN_POINTS = 12
+MIN_DESCENT_BATCHES = 3
+"""A descent (start to minimum) over fewer batches than this is flagged unreliable."""
 """Fewer finite points than this cannot be read: the suggestion is refused."""
 WINDOW_DECADES = 1.0
 """Width of the Savitzky-Golay window, in decades of learning rate."""
@@ -726,6 +728,13 @@ def suggest(lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES) ->
     if divergence is None and reading.minimum >= len(smooth) - curve.window // 2:
         reliable = False
         reason += " Unreliable: the loss was still falling at the end of the ramp; raise end_lr."
+    descent_batches = points["minimum"].index - start.index if start is not None else 0
+    if descent_batches < MIN_DESCENT_BATCHES:
+        reliable = False
+        reason += (
+            f" Unreliable: the descent spans only {descent_batches} batches, too coarse to "
+            "place an LR; run more steps or a narrower range."
+        )
     if not math.isclose(lr, mean / 10**BELOW_MEAN_DECADES, rel_tol=1e-9):
         reliable = False
         reason += " Unreliable: the rule points outside the LRs tried; widen the ramp."

@@ -401,3 +401,16 @@ def test_a_result_stopped_by_a_nan_reads_the_nan_as_divergence():
     assert divergence.lr == pytest.approx(0.12)
     assert "NaN" in divergence.reason
     assert blown.suggestion.lr is not None and blown.suggestion.lr < 0.12
+
+
+def test_a_descent_over_too_few_batches_is_flagged_unreliable():
+    def curve(n):
+        lrs = np.geomspace(1e-10, 10, n)
+        x = np.log10(lrs / 1e-3)
+        return lrs, 0.3 + 2.0 / (1.0 + np.exp(3.0 * (x + 0.5))) + 0.3 * np.exp(4.0 * (x - 0.7))
+
+    coarse = suggest(*curve(15))  # 15 batches over 11 decades: the descent falls between two
+    assert coarse.lr is None or not coarse.reliable
+    if coarse.lr is not None:
+        assert "too coarse" in coarse.reason
+    assert suggest(*curve(800)).reliable
