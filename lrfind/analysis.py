@@ -239,6 +239,11 @@ class Suggestion:
         self._require("min_lr", "max_lr")
         if steps_per_epoch <= 0:
             raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}.")
+        if epochs_per_half_cycle <= 0:
+            raise ValueError(
+                f"epochs_per_half_cycle must be positive, got {epochs_per_half_cycle}; Smith "
+                "recommends 2-8."
+            )
         return CyclicLR(
             base_lr=self.min_lr,
             max_lr=self.max_lr,

@@ -123,12 +123,15 @@ def plot_result(
     _draw_loss_panel(loss_ax, curve)
     if slope_ax is not None:
         _draw_derivative_panel(slope_ax, curve)
-        loss_ax.tick_params(labelbottom=False)
-        loss_ax.set_xlabel("")
+        if loss_ax.get_shared_x_axes().joined(loss_ax, slope_ax):  # stacked: one x-axis
+            loss_ax.tick_params(labelbottom=False)
+            loss_ax.set_xlabel("")
     return loss_ax.figure
 
 
 def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
+    import numpy as np
+
     if ax is None:
         import matplotlib.pyplot as plt
 
@@ -139,8 +142,8 @@ def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
             2, 1, figsize=(8, 6.5), sharex=True, height_ratios=(3, 1.2), layout="constrained"
         )
         return loss_ax, slope_ax
-    if isinstance(ax, (list, tuple)) or getattr(ax, "ndim", 0) == 1:
-        axes = list(ax)
+    if isinstance(ax, (list, tuple)) or getattr(ax, "ndim", 0) >= 1:
+        axes = list(np.ravel(np.asarray(ax, dtype=object)))
         if len(axes) != (2 if derivative else 1):
             raise ValueError(
                 f"got {len(axes)} axes; pass one axes, or two (loss, derivative) together "

@@ -414,3 +414,16 @@ def test_a_descent_over_too_few_batches_is_flagged_unreliable():
     if coarse.lr is not None:
         assert "too coarse" in coarse.reason
     assert suggest(*curve(800)).reliable
+
+
+def test_numpy_non_finite_and_array_settings_save_as_strict_json(tmp_path):
+    import json
+
+    from lrfind.result import LRFinderResult
+
+    lrs = np.geomspace(1e-5, 1.0, 50)
+    result = LRFinderResult.from_curve(lrs, 1.0 / (1.0 + lrs), note=np.float64("nan"),
+                                       grid=np.array([1.0, np.inf]))
+    result.save(tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text(), parse_constant=pytest.fail)
+    assert data["settings"]["note"] is None and data["settings"]["grid"] == [1.0, None]

@@ -169,3 +169,13 @@ def test_png_and_svg_render_headless(clean_result):
     figure.savefig(svg, format="svg")
     assert png.getvalue().startswith(b"\x89PNG")
     assert b"<svg" in svg.getvalue()
+
+
+def test_a_pair_of_side_by_side_axes_keeps_both_x_axes_labelled(clean_result):
+    figure, axes = plt.subplots(1, 2)
+    assert plot_result(clean_result, ax=list(axes), derivative=True) is figure
+    assert axes[0].get_xlabel() and axes[1].get_xlabel()
+    stacked = plot_result(clean_result, derivative=True)  # shared x: only the bottom one
+    assert not stacked.axes[0].get_xlabel() and stacked.axes[1].get_xlabel()
+    column = plt.subplots(2, 1, squeeze=False)[1]  # shape (2, 1)
+    assert plot_result(clean_result, ax=column, derivative=True) is column[0, 0].figure

@@ -585,3 +585,21 @@ def test_plot_schedule_into_given_axes_with_unvectorisable_schedules():
 def test_bad_arguments_raise_value_error(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_suggestion_seeds_each_schedule_as_documented():
+    from lrfind.analysis import Suggestion
+
+    suggestion = Suggestion(lr=1e-2, min_lr=1e-3, max_lr=5e-2, reliable=True, reason="",
+                            points={})
+    cyclic = suggestion.cyclic(steps_per_epoch=100, mode="triangular2")
+    assert (cyclic.base_lr, cyclic.max_lr, cyclic.step_size, cyclic.mode) == (
+        1e-3, 5e-2, 400, "triangular2")  # half a cycle: 4 epochs
+    one_cycle = suggestion.one_cycle(total_steps=1000)
+    assert one_cycle.max_lr == 5e-2
+    assert float(schedule_values(one_cycle, [0])[0]) == pytest.approx(1e-3, rel=1e-6)
+    cosine = suggestion.decay("cosine", total_steps=1000)
+    assert float(schedule_values(cosine, [0])[0]) == pytest.approx(1e-2, rel=1e-6)
+    for bad in (0, -4):
+        with pytest.raises(ValueError, match="epochs_per_half_cycle must be positive"):
+            suggestion.cyclic(steps_per_epoch=100, epochs_per_half_cycle=bad)
