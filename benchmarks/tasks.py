@@ -208,7 +208,11 @@ def _split(x: np.ndarray, y: np.ndarray, n_val: int, seed: int = 0) -> Arrays:
 
 @cache
 def load_data(name: str) -> Arrays:
-    """(x, y, x_val, y_val) of a data set, float32 features; deterministic."""
+    """(x, y, x_val, y_val) of a data set, float32 features; deterministic.
+
+    Nothing is downloaded: the digits come from `examples/digits.npz` (or scikit-learn's
+    bundled copy), the breast-cancer set ships in scikit-learn's wheel, the rest is generated.
+    """
     from sklearn import datasets
 
     if name == "digits":

@@ -74,9 +74,9 @@ POINT_LABELS = {
 }
 """Display names of the named points, in the order they appear along a curve."""
 MIN_POINTS = 12
+"""Fewer finite points than this cannot be read: the suggestion is refused."""
 MIN_DESCENT_BATCHES = 3
 """A descent (start to minimum) over fewer batches than this is flagged unreliable."""
-"""Fewer finite points than this cannot be read: the suggestion is refused."""
 WINDOW_DECADES = 1.0
 """Width of the Savitzky-Golay window, in decades of learning rate."""
 MIN_WINDOW = 7

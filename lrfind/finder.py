@@ -881,8 +881,11 @@ class MemmapBatches(keras.utils.PyDataset):
         self.num_samples = len(keras.tree.flatten(x)[0])
         self.shuffle = shuffle
         self._rng = np.random.default_rng(seed)
-        self._order = np.arange(len(self))
+        self._order = np.arange(self._order_length())
         self.on_epoch_end()
+
+    def _order_length(self) -> int:
+        return len(self)  # the order is over batches
 
     def __len__(self) -> int:
         return math.ceil(self.num_samples / self.batch_size)
@@ -898,7 +901,7 @@ class MemmapBatches(keras.utils.PyDataset):
             self._rng.shuffle(self._order)
 
 
-class SeededBatches(keras.utils.PyDataset):
+class SeededBatches(MemmapBatches):
     """In-memory arrays in batches, reshuffled sample by sample each pass from a seed.
 
     Used by `LRFinder.find` for a seeded, shuffled run on the JAX and torch backends, whose
@@ -917,26 +920,18 @@ class SeededBatches(keras.utils.PyDataset):
         self, x: Any, y: Any = None, sample_weight: Any = None, *, batch_size: int = 32,
         seed: int | None = None,
     ) -> None:
-        super().__init__()
-        self.parts = [p for p in (x, y, sample_weight) if p is not None]
-        self.batch_size = int(batch_size)
-        self.num_samples = len(keras.tree.flatten(x)[0])
-        self._rng = np.random.default_rng(seed)
-        self._order = np.arange(self.num_samples)
-        self.on_epoch_end()
+        super().__init__(x, y, sample_weight, batch_size=batch_size, shuffle=True, seed=seed)
 
-    def __len__(self) -> int:
-        return math.ceil(self.num_samples / self.batch_size)
+    def _order_length(self) -> int:
+        return self.num_samples  # the order is over samples
 
     def __getitem__(self, index: int) -> tuple[Any, ...]:
         rows = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        parts = [p for p in (self.x, self.y, self.sample_weight) if p is not None]
         return tuple(
             keras.tree.map_structure(lambda a: np.take(np.asarray(a), rows, axis=0), p)
-            for p in self.parts
+            for p in parts
         )
-
-    def on_epoch_end(self) -> None:
-        self._rng.shuffle(self._order)
 
 
 # ---------------------------------------------------------------- validation subset

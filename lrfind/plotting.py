@@ -42,9 +42,15 @@ def plot_schedule(
     Example:
 
     ```python
+    import matplotlib.pyplot as plt
     from lrfind.schedules import CyclicLR
     figure = plot_schedule(CyclicLR(1e-4, 1e-2, step_size=500, mode="triangular2"), 3000)
     figure.savefig("clr.png")
+    # several schedules on one axes, each with its label
+    figure, ax = plt.subplots()
+    for mode in ("triangular", "triangular2"):
+        plot_schedule(CyclicLR(1e-4, 1e-2, step_size=500, mode=mode), 3000, ax=ax, label=mode)
+    ax.legend()
     ```
 
     Args:
