@@ -13,7 +13,7 @@ the grid's seeds:
 Regret is against the grid's best constant LR, as in `suggestion_quality.py`. Runs are
 cached in ``grid_truth.json`` (section "schedules").
 
-    python benchmarks/bounds_check.py [--write-readme]
+    python -m benchmarks.bounds_check [--write-readme]
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from grid import SEEDS, Cache, task_truth
-from suggestion_quality import (
+
+from benchmarks.grid import SEEDS, Cache, task_truth
+from benchmarks.suggestion_quality import (
     DEFAULT_STEPS,
     FINDER_SEEDS,
     CurveCache,
@@ -35,8 +36,7 @@ from suggestion_quality import (
     geomean,
     write_readme,
 )
-from tasks import TASKS, Task, load_data
-
+from benchmarks.tasks import TASKS, Task, load_data
 from lrfind.analysis import Suggestion, suggest
 
 
@@ -62,7 +62,7 @@ def schedules(task: Task, s: Suggestion) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from training import TaskRunner, configure_tensorflow
+    from benchmarks.training import TaskRunner, configure_tensorflow
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--write-readme", action="store_true")

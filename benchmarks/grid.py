@@ -1,6 +1,6 @@
 """Brute-force ground truth: train each task at a log-spaced grid of constant learning rates.
 
-Protocol (issue 3): LRs 10**(k/4) (a quarter-decade step) from 1e-5 to 10, extended by
+Protocol: LRs 10**(k/4) (a quarter-decade step) from 1e-5 to 10, extended by
 quarter decades while the best LR sits on an edge; seeds 0 to 4; the task's fixed epoch
 budget. The best LR minimises the median final validation loss over the seeds; the good band
 is every LR whose median is within 10 % of that best, reading the median between grid points
@@ -11,8 +11,8 @@ Every training run is cached in ``grid_truth.json`` under the task's definition 
 and is recomputed, unchanged tasks are read back. Runs at the suggested learning rates
 (`suggestion_quality.py`) are cached in the same file, per task, under ``"extra"``.
 
-    python benchmarks/grid.py            # fill the grid for every task (~15 min, 1 core)
-    python benchmarks/grid.py digits_cnn_sgd
+    python -m benchmarks.grid            # fill the grid for every task (~15 min, 1 core)
+    python -m benchmarks.grid digits_cnn_sgd
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from tasks import TASKS, TASKS_BY_NAME, Task
+
+from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task
 
 GRID_JSON = Path(__file__).resolve().parent / "grid_truth.json"
 SEEDS = (0, 1, 2, 3, 4)
@@ -207,7 +208,7 @@ def train_cached(cache: Cache, runner, section: str, lr: float, seeds=SEEDS) -> 
 def fill_grid(cache: Cache, task: Task, log=print) -> Truth:
     """Train the grid for ``task`` (only missing runs), extending it while the best is on an
     edge; save after every LR."""
-    from training import TaskRunner
+    from benchmarks.training import TaskRunner
 
     runner = None
     lo, hi = GRID_RANGE
@@ -231,7 +232,7 @@ def fill_grid(cache: Cache, task: Task, log=print) -> Truth:
 
 
 def main(argv: list[str]) -> None:
-    from training import configure_tensorflow
+    from benchmarks.training import configure_tensorflow
 
     configure_tensorflow(1)
     cache = Cache()

@@ -1,11 +1,11 @@
 """Peak memory of a range test on memory-mapped data: ~2 GB on disk against ~20 MB.
 
-    python benchmarks/memory.py [--big-gb 2.0] [--small-mb 20] [--keep DIR]
+    python -m benchmarks.memory [--big-gb 2.0] [--small-mb 20]   # in $LRFIND_BENCH_DIR or /tmp
 
 Writes two ``.npy`` datasets of the same width (float32 features, int labels), then runs
 ``LRFinder(model).find(np.load(x, mmap_mode="r"), ...)`` on each in a fresh subprocess
 and reports each run's peak resident memory (``VmHWM``) and their ratio. lrfind
-streams memory-mapped arrays batch by batch (`lrfind.finder.MemmapBatches`), so the
+streams memory-mapped arrays batch by batch (lrfind's ``MemmapBatches``), so the
 peak should stay within a small margin whatever the size on disk.
 """
 

@@ -12,7 +12,7 @@ Families: ``steepest``, ``minimum``, ``divergence``, ``knee q`` (the LR where th
 come a fraction q of the way down), knees capped half a decade below divergence, geometric
 means of two points, and lrfind's rule as implemented (its own constants, no offset).
 
-    python benchmarks/rule_search.py --steps 800 400 200      # dev tasks only
+    python -m benchmarks.rule_search --steps 800 400 200      # dev tasks only
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from collections.abc import Callable
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from grid import Cache, Truth, task_truth
-from suggestion_quality import FINDER_SEEDS, CurveCache, geomean, write_readme
-from tasks import TASKS
 
+from benchmarks.grid import Cache, Truth, task_truth
+from benchmarks.suggestion_quality import FINDER_SEEDS, CurveCache, geomean, write_readme
+from benchmarks.tasks import TASKS
 from lrfind.analysis import knee_point, suggest
 
 OFFSETS = [round(c, 3) for c in np.arange(-1.5, 1.01, 0.125)]

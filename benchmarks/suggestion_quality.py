@@ -21,17 +21,17 @@ Tasks are in two groups: "dev" (lrfind's rule was chosen on them, `rule_search.p
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
 definition); recorded curves in ``$LRFIND_BENCH_CACHE`` (default ``~/.cache/lrfind-bench``),
-keyed by task, length, seed and a hash of ``lrfind/finder.py``.
+keyed by task, length, seed and a hash of every ``lrfind`` module that shapes a recorded
+curve (`training.recorder_hash`).
 
-    python benchmarks/suggestion_quality.py --write-readme    # ~20 min with a filled grid
-    python benchmarks/suggestion_quality.py --train --lengths   # quick: no training at all
+    python -m benchmarks.suggestion_quality --write-readme    # ~20 min with a filled grid
+    python -m benchmarks.suggestion_quality --train --lengths   # quick: no training at all
 """
 
 from __future__ import annotations
 
 import argparse
 import fcntl
-import hashlib
 import json
 import math
 import os
@@ -44,14 +44,14 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from grid import SEEDS, Cache, Truth, fill_grid, lr_key, train_cached
-from peers import PEER_RULES
-from tasks import TASKS, Task
 
+from benchmarks.grid import SEEDS, Cache, Truth, fill_grid, lr_key, train_cached
+from benchmarks.peers import PEER_RULES
+from benchmarks.tasks import TASKS, Task
+from benchmarks.training import recorder_hash
 from lrfind.analysis import suggest
 
 HERE = Path(__file__).resolve().parent
-FINDER_PY = HERE.parent / "lrfind" / "finder.py"
 README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 CURVE_CACHE = Path(os.environ.get("LRFIND_BENCH_CACHE", "~/.cache/lrfind-bench")).expanduser()
@@ -74,16 +74,17 @@ RULES: dict[str, Rule] = {"lrfind": lrfind_rule, **PEER_RULES}
 
 # ----------------------------------------------------------------------------- curves
 class CurveCache:
-    """Recorded range-test curves, keyed by a hash of ``lrfind/finder.py``.
+    """Recorded range-test curves, keyed by `training.recorder_hash` (the contents of every
+    ``lrfind`` module that shapes a recorded curve).
 
-    When the finder has changed since curves were cached, the first curve needed is recorded
-    again and compared with the cached one; if they agree, the older cache is carried over
-    (the change did not touch what is recorded), otherwise everything is recorded anew.
+    When any of those modules has changed since curves were cached, the first curve needed is
+    recorded again and compared with the cached one; if they agree, the older cache is carried
+    over (the change did not touch what is recorded), otherwise everything is recorded anew.
     """
 
     def __init__(self) -> None:
-        self.finder_hash = hashlib.sha256(FINDER_PY.read_bytes()).hexdigest()[:12]
-        self.path = CURVE_CACHE / f"curves-{self.finder_hash}.json"
+        self.recorder_hash = recorder_hash()
+        self.path = CURVE_CACHE / f"curves-{self.recorder_hash}.json"
         self.data: dict[str, dict] = {}
         if self.path.exists():
             self.data = json.loads(self.path.read_text())
@@ -93,7 +94,7 @@ class CurveCache:
         """(lrs, per-batch losses, seconds the range test took)."""
         key = f"{task.key()}/{steps}/{seed}"
         if key not in self.data:
-            from training import record_curve
+            from benchmarks.training import record_curve
 
             t0 = time.perf_counter()
             lrs, losses = record_curve(task, seed, steps)
@@ -119,7 +120,7 @@ class CurveCache:
             same = len(new["losses"]) == len(old["losses"]) and np.allclose(
                 new["losses"], old["losses"], rtol=1e-6
             )
-            print(f"finder changed since {path.name}; it records "
+            print(f"the recording code changed since {path.name}; it records "
                   f"{'the same' if same else 'different'} curves", flush=True)
             if same:
                 self.data = {**cached, **self.data}
@@ -192,7 +193,7 @@ class Trainer:
         losses = [self.cache.get(self.task, "extra", lr, s) for s in SEEDS]
         if any(v is None for v in losses):
             if self._runner is None:
-                from training import TaskRunner
+                from benchmarks.training import TaskRunner
 
                 self._runner = TaskRunner(self.task)
             losses = train_cached(self.cache, self._runner, "extra", lr)
@@ -202,7 +203,7 @@ class Trainer:
 
 # ------------------------------------------------------------------------------- runs
 def evaluate(args: argparse.Namespace) -> dict:
-    from training import configure_tensorflow
+    from benchmarks.training import configure_tensorflow
 
     configure_tensorflow(1)
     cache = Cache()

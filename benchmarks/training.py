@@ -7,13 +7,42 @@ its batches (tracing a fresh model costs about a second, more than a whole run h
 
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import math
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from tasks import Task, build_model, load_data
+
+from benchmarks.tasks import REPO, Task, build_model, load_data
+
+LRFIND_DIR = REPO / "lrfind"
+NOT_RECORDING = (
+    "__init__.py", "analysis.py", "suggestion.py", "plotting.py", "schedules.py", "cli*.py",
+    "data.py",
+)
+"""Modules of ``lrfind/`` that cannot change a recorded curve (they read curves, plot them,
+make schedules from them or are the command line); every other ``lrfind/*.py`` counts."""
+
+
+def recorder_modules() -> list[Path]:
+    """The ``lrfind/*.py`` files that shape a recorded range-test curve, sorted."""
+    return sorted(
+        path for path in LRFIND_DIR.glob("*.py")
+        if not any(fnmatch.fnmatch(path.name, pattern) for pattern in NOT_RECORDING)
+    )
+
+
+def recorder_hash() -> str:
+    """Short hash of the names and contents of `recorder_modules`: changes whenever code
+    that could change a recorded curve changes (a new module counts too)."""
+    digest = hashlib.sha256()
+    for path in recorder_modules():
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
 
 
 def configure_tensorflow(threads: int = 1) -> None:
@@ -78,7 +107,7 @@ def record_curve(
     end_lr: float = 10.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Run lrfind's range test on a fresh ``seed`` model of ``task``: (lrs, per-batch losses)."""
-    from lrfind.finder import LRFinder
+    from lrfind import LRFinder
 
     x, y, _, _ = load_data(task.data)
     model = build_model(task, seed)
