@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 if TYPE_CHECKING:
-    from lrfind.analysis import CurvePoint, Suggestion, suggest
-    from lrfind.finder import LRFinder, LRRamp, LRRangeTest, ModelState
+    from lrfind.analysis import suggest
+    from lrfind.callback import LRRangeTest
+    from lrfind.finder import LRFinder
     from lrfind.plotting import plot_result, plot_schedule
+    from lrfind.ramp import LRRamp
     from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
     from lrfind.schedules import (
         CyclicLR,
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
         decay_schedule,
         schedule_values,
     )
+    from lrfind.state import ModelState
+    from lrfind.suggestion import CurvePoint, Suggestion
 
 __version__ = "0.1.0"
 
@@ -55,14 +59,14 @@ __all__ = [
 
 _LAZY_NAMES = {
     "LRFinder": "lrfind.finder",
-    "LRRamp": "lrfind.finder",
-    "LRRangeTest": "lrfind.finder",
-    "ModelState": "lrfind.finder",
+    "LRRamp": "lrfind.ramp",
+    "LRRangeTest": "lrfind.callback",
+    "ModelState": "lrfind.state",
     "LRFinderResult": "lrfind.result",
     "SmoothedLoss": "lrfind.result",
     "smooth_losses": "lrfind.result",
-    "CurvePoint": "lrfind.analysis",
-    "Suggestion": "lrfind.analysis",
+    "CurvePoint": "lrfind.suggestion",
+    "Suggestion": "lrfind.suggestion",
     "suggest": "lrfind.analysis",
     "plot_result": "lrfind.plotting",
     "plot_schedule": "lrfind.plotting",

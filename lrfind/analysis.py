@@ -49,41 +49,42 @@ from typing import Any
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.signal import savgol_coeffs, savgol_filter
+
+from lrfind.smoothing import (
+    MIN_WINDOW,
+    WINDOW_DECADES,
+    EvenCurve,
+    check_inputs,
+    even_curve,
+    finite_prefix,
+    normalise,
+    on_inputs,
+    savgol,
+    smoothed_noise,
+    to_input_index,
+)
+from lrfind.suggestion import POINT_LABELS, CurvePoint, Suggestion
 
 __all__ = [
     "POINT_LABELS",
     "CurvePoint",
+    "CurveReading",
     "Suggestion",
     "descent_start_point",
     "divergence_point",
     "knee_point",
     "loss_gradient",
     "minimum_point",
+    "read_curve",
     "smooth_curve",
     "steepest_point",
     "suggest",
 ]
 
-POINT_LABELS = {
-    "descent_start": "descent starts",
-    "steepest": "steepest descent",
-    "knee": "knee (90 % down)",
-    "minimum": "minimum",
-    "divergence": "divergence",
-}
-"""Display names of the named points, in the order they appear along a curve."""
 MIN_POINTS = 12
 """Fewer finite points than this cannot be read: the suggestion is refused."""
 MIN_DESCENT_BATCHES = 3
 """A descent (start to minimum) over fewer batches than this is flagged unreliable."""
-WINDOW_DECADES = 1.0
-"""Width of the Savitzky-Golay window, in decades of learning rate."""
-MIN_WINDOW = 7
-"""The smoothing window never has fewer points than this (nor more than the curve)."""
-POLYORDER = 2
-SPIKE_WINDOW = 5
-"""Running-median width (points) applied before the Savitzky-Golay filter."""
 DIVERGENCE_WINDOW = 7
 """Running-median width (points) of the divergence test: short, as an explosion is brief."""
 DIVERGENCE_RISE = 0.5
@@ -108,292 +109,8 @@ MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
 """``max_lr`` sits this many decades below the divergence point."""
 
 
-# ------------------------------------------------------------------------ result types
-@dataclass(frozen=True)
-class CurvePoint:
-    """A named point of the curve.
-
-    Attributes:
-        name: "descent_start", "steepest", "knee", "minimum" or "divergence".
-        lr: the learning rate there (one of the recorded LRs).
-        loss: the smoothed loss there, in the units of the input losses.
-        index: index into the input arrays.
-        reason: one plain sentence saying what the point is.
-    """
-
-    name: str
-    lr: float
-    loss: float
-    index: int
-    reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "lr": self.lr,
-            "loss": self.loss if math.isfinite(self.loss) else None,
-            "index": self.index,
-            "reason": self.reason,
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> CurvePoint:
-        loss = d.get("loss")
-        return cls(
-            name=str(d["name"]),
-            lr=float(d["lr"]),
-            loss=math.nan if loss is None else float(loss),
-            index=int(d["index"]),
-            reason=str(d.get("reason", "")),
-        )
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """What a range-test curve supports.
-
-    Attributes:
-        lr: the recommended constant learning rate, or None when the curve supports none.
-        min_lr: base LR for cyclical schedules: where the loss starts falling (Smith's rule),
-            never above ``lr``.
-        max_lr: peak LR for cyclical schedules: half a decade below the divergence point
-            (or the last LR tried when the ramp never diverged), never below ``lr``.
-        reliable: False when there is no number, or the number rests on a weak curve.
-        reason: a plain sentence: why this number, or why none.
-        points: the named points that were found (see `CurvePoint`).
-
-    Always ``min_lr <= lr <= max_lr <= points["divergence"].lr`` when they are set.
-
-    Example:
-
-    >>> import numpy as np
-    >>> lrs = np.geomspace(1e-6, 10, 200)
-    >>> losses = 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3
-    >>> s = suggest(lrs, losses)
-    >>> s.reliable, s.min_lr < s.lr < s.max_lr
-    (True, True)
-    >>> Suggestion.from_dict(s.to_dict()) == s
-    True
-    """
-
-    lr: float | None
-    min_lr: float | None
-    max_lr: float | None
-    reliable: bool
-    reason: str
-    points: dict[str, CurvePoint] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "lr": self.lr,
-            "min_lr": self.min_lr,
-            "max_lr": self.max_lr,
-            "reliable": self.reliable,
-            "reason": self.reason,
-            "points": {name: point.to_dict() for name, point in self.points.items()},
-        }
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Suggestion:
-        def opt(key: str) -> float | None:
-            value = d.get(key)
-            return None if value is None else float(value)
-
-        return cls(
-            lr=opt("lr"),
-            min_lr=opt("min_lr"),
-            max_lr=opt("max_lr"),
-            reliable=bool(d["reliable"]),
-            reason=str(d["reason"]),
-            points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
-        )
-
-    # Schedules seeded from the suggestion. lrfind.schedules (Keras) is imported only when
-    # one is asked for, so this module stays free of Keras.
-    def _require(self, *names: str) -> None:
-        missing = [name for name in names if getattr(self, name) is None]
-        if missing:
-            raise ValueError(
-                f"this curve supports no {', '.join(missing)} ({self.reason}); "
-                "run the range test again (see the reason), or pass the bounds yourself."
-            )
-
-    def cyclic(
-        self,
-        steps_per_epoch: int,
-        mode: str = "triangular",
-        *,
-        epochs_per_half_cycle: float = 4,
-        gamma: float = 1.0,
-    ) -> Any:
-        """A `lrfind.CyclicLR` between the bounds: ``base_lr=min_lr``, ``max_lr=max_lr``.
-
-        ``step_size`` is ``epochs_per_half_cycle * steps_per_epoch`` (Smith: 2–8 epochs).
-
-        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
-        >>> s.cyclic(steps_per_epoch=100).get_config()["step_size"]
-        400
-        """
-        from lrfind.schedules import CyclicLR
-
-        self._require("min_lr", "max_lr")
-        if steps_per_epoch <= 0:
-            raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}.")
-        if epochs_per_half_cycle <= 0:
-            raise ValueError(
-                f"epochs_per_half_cycle must be positive, got {epochs_per_half_cycle}; Smith "
-                "recommends 2-8."
-            )
-        return CyclicLR(
-            base_lr=self.min_lr,
-            max_lr=self.max_lr,
-            step_size=max(1, round(epochs_per_half_cycle * steps_per_epoch)),
-            mode=mode,
-            gamma=gamma,
-        )
-
-    def one_cycle(self, total_steps: int, **kwargs: Any) -> Any:
-        """A `lrfind.OneCycleLR` peaking at ``max_lr`` and starting at ``min_lr``.
-
-        ``div_factor = max_lr / min_lr``; other arguments go to `OneCycleLR`.
-
-        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
-        >>> round(s.one_cycle(total_steps=1000).get_config()["div_factor"], 6)
-        100.0
-        """
-        from lrfind.schedules import OneCycleLR
-
-        self._require("min_lr", "max_lr")
-        kwargs.setdefault("div_factor", self.max_lr / self.min_lr)
-        return OneCycleLR(max_lr=self.max_lr, total_steps=total_steps, **kwargs)
-
-    def decay(self, kind: str, **kwargs: Any) -> Any:
-        """A decay schedule (`lrfind.decay_schedule`) starting at the suggested LR.
-
-        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
-        >>> type(s.decay("cosine", total_steps=1000)).__name__
-        'CosineDecay'
-        """
-        from lrfind.schedules import decay_schedule
-
-        self._require("lr")
-        return decay_schedule(kind, self.lr, **kwargs)
-
-
-# ---------------------------------------------------------------------- input checks
-def _check_inputs(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
-    lrs = np.asarray(lrs, dtype=np.float64)
-    losses = np.asarray(losses, dtype=np.float64)
-    if lrs.ndim != 1 or losses.ndim != 1:
-        raise ValueError(
-            f"lrs and losses must be 1-D arrays, got shapes {lrs.shape} and {losses.shape}; "
-            "pass one value per batch."
-        )
-    if len(lrs) != len(losses):
-        raise ValueError(
-            f"lrs and losses must have the same length, got {len(lrs)} and {len(losses)}."
-        )
-    if len(lrs) and not (np.all(np.isfinite(lrs)) and np.all(lrs > 0)):
-        raise ValueError("lrs must be finite and > 0: learning rates are read on a log scale.")
-    if np.any(np.diff(lrs) <= 0):
-        raise ValueError(
-            "lrs must be strictly increasing (one LR per batch of an upward ramp); "
-            "sort the curve by LR and drop repeated LRs."
-        )
-    return lrs, losses
-
-
-def _finite_prefix(losses: np.ndarray) -> int:
-    """Number of leading finite losses: a NaN/Inf means the run diverged there."""
-    bad = np.flatnonzero(~np.isfinite(losses))
-    return int(bad[0]) if len(bad) else len(losses)
-
-
-def _normalise(losses: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """(z, ref, scale) with ``losses = ref + scale * z``; |z| <= 1, scale 0 for a flat curve.
-
-    Order statistics only, so scaling the losses by a power of two or shifting them by an
-    exactly representable amount gives bit-identical ``z``.
-    """
-    ordered = np.sort(losses)
-    ref, low, high = ordered[len(ordered) // 2], ordered[0], ordered[-1]
-    scale = high - low
-    if scale == 0:
-        return np.zeros_like(losses), float(ref), 0.0
-    if not math.isfinite(scale):  # |losses| near the float64 limit: divide first
-        big = max(abs(low), abs(high))
-        z = (losses / big - ref / big) / (high / big - low / big)
-        return z, float(ref), float(scale)
-    return (losses - ref) / scale, float(ref), float(scale)
-
-
-# ------------------------------------------------------------------------- smoothing
-@dataclass(frozen=True)
-class _Curve:
-    """The finite prefix of a curve on an even log10(lr) grid, normalised, plus its noise."""
-
-    log_lrs: np.ndarray  # input log10(lr) of the finite prefix
-    grid: np.ndarray  # the even log10(lr) grid the work is done on (log_lrs when even)
-    z: np.ndarray  # normalised raw losses on the grid
-    step: float  # grid spacing in decades
-    window: int  # Savitzky-Golay window in points
-    noise: float  # SD of one batch's loss around the trend, in z units
-
-
-def _window(n: int, points_per_decade: float, window_decades: float) -> int:
-    window = max(MIN_WINDOW, round(window_decades * points_per_decade))
-    window = min(window, n if n % 2 else n - 1)
-    return window if window % 2 else window - 1
-
-
-def _even_curve(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> _Curve:
-    n = len(log_lrs)
-    steps = np.diff(log_lrs)
-    even = n < 3 or np.ptp(steps) <= 1e-3 * float(np.mean(steps))
-    grid = log_lrs if even else np.linspace(log_lrs[0], log_lrs[-1], n)
-    values = z if even else np.interp(grid, log_lrs, z)
-    step = (grid[-1] - grid[0]) / (n - 1) if n > 1 else 1.0
-    window = _window(n, 1.0 / step, window_decades)
-    # batch-to-batch noise: robust SD of first differences (a slow trend barely moves it)
-    diffs = np.diff(values)
-    noise = 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2.0)
-    return _Curve(log_lrs, grid, values, step, window, noise)
-
-
-def _savgol(curve: _Curve, end: int | None, deriv: int = 0) -> np.ndarray:
-    """Despiked and Savitzky-Golay-smoothed z (or its slope) over grid points ``[0, end)``
-    (the whole curve when ``end`` is None)."""
-    end = len(curve.z) if end is None else end
-    values = curve.z[:end]
-    window = min(curve.window, end if end % 2 else end - 1)
-    if window <= POLYORDER:
-        return np.full(end, float(np.median(values))) if deriv == 0 else np.zeros(end)
-    despiked = median_filter(values, size=min(SPIKE_WINDOW, window), mode="nearest")
-    return savgol_filter(despiked, window, POLYORDER, deriv=deriv, delta=curve.step, mode="interp")
-
-
-def _smoothed_noise(curve: _Curve) -> float:
-    """SD of the noise left in the smoothed curve (white-noise approximation)."""
-    return curve.noise * float(np.linalg.norm(savgol_coeffs(curve.window, POLYORDER)))
-
-
-def _to_input_index(curve: _Curve, grid_index: int) -> int:
-    """Index into the input arrays of the recorded LR nearest a grid point."""
-    if curve.grid is curve.log_lrs:
-        return int(grid_index)
-    return int(np.argmin(np.abs(curve.log_lrs - curve.grid[grid_index])))
-
-
-def _on_inputs(curve: _Curve, values: np.ndarray, fill: float) -> np.ndarray:
-    """Grid values (possibly fewer than the grid) at the input LRs; ``fill`` beyond them."""
-    grid = curve.grid[: len(values)]
-    out = np.interp(curve.log_lrs, grid, values)
-    out[curve.log_lrs > grid[-1] + 1e-12] = fill
-    return out
-
-
 def smooth_curve(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> np.ndarray:
     """The smoothed loss at each recorded LR, in the units of ``losses``.
 
@@ -406,20 +123,20 @@ def smooth_curve(
     >>> np.allclose(smooth_curve(lrs, 3.0 - np.log10(lrs)), 3.0 - np.log10(lrs))
     True
     """
-    reading = _read(lrs, losses, window_decades)
+    reading = read_curve(lrs, losses, window_decades=window_decades)
     out = np.full(reading.n_input, np.nan)
     if reading.curve is None:
         if reading.n_finite and reading.scale == 0:
             out[: reading.n_finite] = reading.ref
         return out
-    smooth = reading.smooth if reading.smooth is not None else _savgol(reading.curve, None)
-    smooth = _on_inputs(reading.curve, smooth, np.nan)
+    smooth = reading.smooth if reading.smooth is not None else savgol(reading.curve, None)
+    smooth = on_inputs(reading.curve, smooth, np.nan)
     out[: reading.n_finite] = reading.ref + reading.scale * smooth
     return out
 
 
 def loss_gradient(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> np.ndarray:
     """d(smoothed loss) / d log10(lr) at each recorded LR (NaN where `smooth_curve` is).
 
@@ -427,27 +144,34 @@ def loss_gradient(
     >>> np.allclose(loss_gradient(lrs, 3.0 - 2.0 * np.log10(lrs)), -2.0)
     True
     """
-    reading = _read(lrs, losses, window_decades)
+    reading = read_curve(lrs, losses, window_decades=window_decades)
     out = np.full(reading.n_input, np.nan)
     if reading.curve is None:
         if reading.n_finite and reading.scale == 0:
             out[: reading.n_finite] = 0.0
         return out
-    slope = reading.slope if reading.slope is not None else _savgol(reading.curve, None, deriv=1)
-    out[: reading.n_finite] = reading.scale * _on_inputs(reading.curve, slope, np.nan)
+    slope = reading.slope if reading.slope is not None else savgol(reading.curve, None, deriv=1)
+    out[: reading.n_finite] = reading.scale * on_inputs(reading.curve, slope, np.nan)
     return out
 
 
 # ------------------------------------------------------------------------ the reading
 @dataclass
-class _Reading:
-    """Everything found on one curve (indices are on the even grid)."""
+class CurveReading:
+    """Everything `read_curve` found on one curve; `suggest` and the point functions take it.
 
+    Reading a curve is the costly part; read it once and pass the reading on, e.g.
+    ``suggest(read_curve(lrs, losses))``. ``points`` holds the named points found,
+    ``problem`` why the curve supports no suggestion (None when it does). The other fields
+    are the reading's working state, in normalised units on an even log10(lr) grid.
+    """
+
+    lrs: np.ndarray
     n_input: int
     n_finite: int
     ref: float = math.nan
     scale: float = 0.0
-    curve: _Curve | None = None
+    curve: EvenCurve | None = None
     smooth: np.ndarray | None = None  # smoothed z up to the divergence
     slope: np.ndarray | None = None
     start_level: float = math.nan
@@ -461,7 +185,7 @@ class _Reading:
     points: dict[str, CurvePoint] = field(default_factory=dict)
 
 
-def _find_divergence(curve: _Curve, start: float) -> int | None:
+def _find_divergence(curve: EvenCurve, start: float) -> int | None:
     """First grid index where the loss has clearly diverged, on a short running median.
 
     After a real descent (a quarter of the curve's whole descent, and beyond the noise): the
@@ -481,10 +205,23 @@ def _find_divergence(curve: _Curve, start: float) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
-def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Reading:
-    lrs, losses = _check_inputs(lrs, losses)
-    n = _finite_prefix(losses)
-    reading = _Reading(len(losses), n)
+def read_curve(
+    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+) -> CurveReading:
+    """Read a range-test curve once: its smoothing, named points and any problem.
+
+    >>> lrs = np.geomspace(1e-6, 1.0, 300)
+    >>> reading = read_curve(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.1) ** 3)
+    >>> reading.problem is None, sorted(reading.points)
+    (True, ['descent_start', 'divergence', 'knee', 'minimum', 'steepest'])
+    >>> suggest(reading) == suggest(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.1) ** 3)
+    True
+    """
+    if isinstance(lrs, CurveReading):
+        return lrs
+    lrs, losses = check_inputs(lrs, losses)
+    n = finite_prefix(losses)
+    reading = CurveReading(lrs, len(losses), n)
     if n < MIN_POINTS:
         where = (
             f"the loss turned non-finite after {n} points"
@@ -496,11 +233,11 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
             "(run more steps, or start the ramp at a lower LR)."
         )
         return reading
-    z, reading.ref, reading.scale = _normalise(losses[:n])
+    z, reading.ref, reading.scale = normalise(losses[:n])
     if reading.scale == 0:
         reading.problem = "The loss is constant: the model did not respond to any LR tried."
         return reading
-    curve = _even_curve(np.log10(lrs[:n]), z, window_decades)
+    curve = even_curve(np.log10(lrs[:n]), z, window_decades)
     reading.curve = curve
     start = float(np.median(curve.z[: curve.window]))
     reading.start_level = start
@@ -514,14 +251,14 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
             "that trains; start it lower."
         )
         return reading
-    smooth = _savgol(curve, end)
-    reading.smooth, reading.slope = smooth, _savgol(curve, end, deriv=1)
+    smooth = savgol(curve, end)
+    reading.smooth, reading.slope = smooth, savgol(curve, end, deriv=1)
     i_min = int(np.argmin(smooth))
     depth = start - float(smooth[i_min])
     reading.minimum, reading.depth = i_min, depth
     # the running median cannot ring below a kink as a polynomial fit can
     median_depth = start - float(np.min(median_filter(curve.z[:end], curve.window, mode="nearest")))
-    if not (depth > DESCENT_NOISE * _smoothed_noise(curve) and median_depth > 0):
+    if not (depth > DESCENT_NOISE * smoothed_noise(curve) and median_depth > 0):
         if min(depth, median_depth) <= 0:
             reading.problem = "The loss never falls below its starting level at any LR tried."
         elif reading.divergence is not None and end < n // 2:
@@ -544,11 +281,11 @@ def _read(lrs: Any, losses: Any, window_decades: float = WINDOW_DECADES) -> _Rea
     i_steep = first + int(np.argmin(reading.slope[first : i_min + 1]))
     reading.steepest = i_steep if reading.slope[i_steep] < 0 else None
     reading.knee = _way_down(reading, KNEE_FRACTION)
-    _name_points(reading, lrs)
+    _name_points(reading)
     return reading
 
 
-def _way_down(reading: _Reading, fraction: float) -> int:
+def _way_down(reading: CurveReading, fraction: float) -> int:
     """First grid index where the smoothed loss is ``fraction`` of the way down."""
     assert reading.smooth is not None and reading.minimum is not None
     level = reading.start_level - fraction * reading.depth
@@ -556,21 +293,19 @@ def _way_down(reading: _Reading, fraction: float) -> int:
     return int(down[0]) if len(down) else reading.minimum
 
 
-def _point(
-    reading: _Reading, lrs: np.ndarray, name: str, grid_index: int, reason: str
-) -> CurvePoint:
+def _point(reading: CurveReading, name: str, grid_index: int, reason: str) -> CurvePoint:
     curve, smooth = reading.curve, reading.smooth
     assert curve is not None and smooth is not None
-    index = _to_input_index(curve, grid_index)
+    index = to_input_index(curve, grid_index)
     loss = reading.ref + reading.scale * float(smooth[min(grid_index, len(smooth) - 1)])
-    return CurvePoint(name, float(lrs[index]), loss, index, reason)
+    return CurvePoint(name, float(reading.lrs[index]), loss, index, reason)
 
 
 def _knee_reason(fraction: float) -> str:
     return f"The smoothed loss has come {fraction:.0%} of the way down here."
 
 
-def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
+def _name_points(reading: CurveReading) -> None:
     found = {
         "descent_start": (
             reading.descent_start,
@@ -582,7 +317,7 @@ def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
     }
     for name, (grid_index, reason) in found.items():
         if grid_index is not None:
-            reading.points[name] = _point(reading, lrs, name, grid_index, reason)
+            reading.points[name] = _point(reading, name, grid_index, reason)
     div = reading.divergence
     if div is None:
         return
@@ -591,45 +326,45 @@ def _name_points(reading: _Reading, lrs: np.ndarray) -> None:
         index = reading.n_finite
         last_loss = reading.ref + reading.scale * float(reading.smooth[-1])
         reading.points["divergence"] = CurvePoint(
-            "divergence", float(lrs[index]), last_loss, index,
+            "divergence", float(reading.lrs[index]), last_loss, index,
             "The loss turned NaN or infinite at this LR.",
         )
     else:
         reading.points["divergence"] = _point(
-            reading, lrs, "divergence", div,
+            reading, "divergence", div,
             "The loss has risen clearly above its minimum here: training diverges.",
         )
 
 
 # --------------------------------------------------------------------- named points
 def steepest_point(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> CurvePoint | None:
     """Where the smoothed loss falls fastest against log10(lr), before its minimum.
 
     None when the curve has no clear descent.
     """
-    return _read(lrs, losses, window_decades).points.get("steepest")
+    return read_curve(lrs, losses, window_decades=window_decades).points.get("steepest")
 
 
 def minimum_point(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> CurvePoint | None:
     """The lowest smoothed loss before divergence (None without a clear descent)."""
-    return _read(lrs, losses, window_decades).points.get("minimum")
+    return read_curve(lrs, losses, window_decades=window_decades).points.get("minimum")
 
 
 def divergence_point(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> CurvePoint | None:
     """The first LR where the loss has clearly risen above its running minimum (by half the
     descent so far and beyond the noise) or turned NaN/Inf; None if it never did."""
-    return _read(lrs, losses, window_decades).points.get("divergence")
+    return read_curve(lrs, losses, window_decades=window_decades).points.get("divergence")
 
 
 def knee_point(
     lrs: Any,
-    losses: Any,
+    losses: Any = None,
     *,
     fraction: float = KNEE_FRACTION,
     window_decades: float = WINDOW_DECADES,
@@ -644,20 +379,19 @@ def knee_point(
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}; 0.9 is lrfind's knee.")
-    reading = _read(lrs, losses, window_decades)
+    reading = read_curve(lrs, losses, window_decades=window_decades)
     if reading.problem is not None or reading.smooth is None or reading.minimum is None:
         return None
     if fraction == KNEE_FRACTION:
         return reading.points.get("knee")
-    lrs = np.asarray(lrs, dtype=np.float64)
-    return _point(reading, lrs, "knee", _way_down(reading, fraction), _knee_reason(fraction))
+    return _point(reading, "knee", _way_down(reading, fraction), _knee_reason(fraction))
 
 
 def descent_start_point(
-    lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
 ) -> CurvePoint | None:
     """Where the smoothed loss first falls a tenth of the descent below its starting level."""
-    return _read(lrs, losses, window_decades).points.get("descent_start")
+    return read_curve(lrs, losses, window_decades=window_decades).points.get("descent_start")
 
 
 # ------------------------------------------------------------------------ suggestion
@@ -665,14 +399,16 @@ def _refusal(reason: str, points: dict[str, CurvePoint]) -> Suggestion:
     return Suggestion(None, None, None, False, reason, points)
 
 
-def _batches_per_decade(curve: _Curve, grid_index: int) -> float:
+def _batches_per_decade(curve: EvenCurve, grid_index: int) -> float:
     """Recorded points per decade of LR around a grid point (constant for an exponential ramp)."""
     near = np.abs(curve.log_lrs - curve.grid[grid_index]) <= 0.5
     steps = np.diff(curve.log_lrs[near])
     return 1.0 / float(np.median(steps)) if len(steps) else 1.0
 
 
-def suggest(lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES) -> Suggestion:
+def suggest(
+    lrs: Any, losses: Any = None, *, window_decades: float = WINDOW_DECADES
+) -> Suggestion:
     """Suggest a constant learning rate, and cyclical bounds, from a range-test curve.
 
     ``lr = sqrt(knee * density_factor * divergence) / 10**0.375``, within the recorded LRs:
@@ -697,13 +433,13 @@ def suggest(lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES) ->
     >>> suggest(lrs, np.ones(800)).reason
     'The loss is constant: the model did not respond to any LR tried.'
     """
-    reading = _read(lrs, losses, window_decades)
+    reading = read_curve(lrs, losses, window_decades=window_decades)
     points = reading.points
     if reading.problem is not None:
         return _refusal(reading.problem, points)
     curve, smooth = reading.curve, reading.smooth
     assert curve is not None and smooth is not None and reading.knee is not None
-    lrs = np.asarray(lrs, dtype=np.float64)
+    lrs = reading.lrs
     knee = points["knee"]
     divergence = points.get("divergence")
     top = divergence.lr if divergence is not None else float(lrs[-1])
@@ -727,7 +463,7 @@ def suggest(lrs: Any, losses: Any, *, window_decades: float = WINDOW_DECADES) ->
         + ") and "
         + (f"where it diverges ({top:.3g})." if divergence else f"the end of the ramp ({top:.3g}).")
     )
-    if reading.depth < RELIABLE_NOISE * _smoothed_noise(curve):
+    if reading.depth < RELIABLE_NOISE * smoothed_noise(curve):
         reliable = False
         reason += " Unreliable: the descent is weak against the batch-to-batch noise."
     if divergence is None and reading.minimum >= len(smooth) - curve.window // 2:

@@ -484,28 +484,14 @@ def test_subclassed_model_never_built_before(data) -> None:
     assert_same_state(model, before)
 
 
-# ----------------------------------------------------------------------- results
-def test_json_round_trip(data, tmp_path) -> None:
-    x, y = data
-    result = LRFinder(mlp()).find(x, y, 1e-5, 10.0, 32, steps=40)
-    path = result.save(tmp_path / "curve.json")
-    loaded = LRFinderResult.load(path)
-    np.testing.assert_array_equal(loaded.lrs, result.lrs)
-    np.testing.assert_array_equal(loaded.losses, result.losses)
-    np.testing.assert_array_equal(loaded.smoothed_losses, result.smoothed_losses)
-    assert loaded.settings == result.settings
-    assert loaded.stop_reason == result.stop_reason
-    assert [p.name for p in tmp_path.iterdir()] == ["curve.json"]  # no temporary left over
-
-
 # ---------------------------------------------------------------------- bad input
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"start_lr": 0.0}, "start_lr must be > 0"),
-        ({"start_lr": -1e-3}, "start_lr must be > 0"),
-        ({"start_lr": 1.0, "end_lr": 1e-3}, "must be greater than start_lr"),
-        ({"start_lr": float("nan")}, "finite number"),
+        ({"start_lr": 0.0}, "start_lr must be a positive"),
+        ({"start_lr": -1e-3}, "start_lr must be a positive"),
+        ({"start_lr": 1.0, "end_lr": 1e-3}, "must be below end_lr"),
+        ({"start_lr": float("nan")}, "positive, finite"),
         ({"steps": 5}, "at least 10"),
         ({"steps": 20, "epochs": 2}, "not both"),
         ({"batch_size": 0}, "batch_size must be a positive"),

@@ -111,6 +111,17 @@ def test_exp_range_decays_the_height_by_gamma_per_step():
     )
 
 
+def test_exp_range_holds_bckenstlers_formula_over_long_runs():
+    # gamma**step in float32 drifted 2e-4 relative by step 10,000 (gamma's own rounding,
+    # multiplied by the step); exp(step * log(gamma)) with log(gamma) in float64 does not.
+    gamma, step_size = 0.99994, 2000
+    clr = CyclicLR(base_lr=1e-4, max_lr=1e-2, step_size=step_size, mode="exp_range",
+                   gamma=gamma)
+    for step in (1_000, 10_000, 30_000, 61_000):
+        expected = bckenstler_clr(step, 1e-4, 1e-2, step_size, "exp_range", gamma)
+        assert float(clr(step)) == pytest.approx(expected, rel=2e-6), step
+
+
 def test_asymmetric_cycle_rises_in_step_size_and_falls_in_step_size_down():
     clr = CyclicLR(base_lr=0.0, max_lr=1.0, step_size=2, step_size_down=6)
     assert_lrs(clr, [0, 1, 2, 3, 5, 8, 9, 10], [0, 0.5, 1, 5 / 6, 0.5, 0, 0.5, 1])

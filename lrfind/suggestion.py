@@ -1,0 +1,198 @@
+"""What a range-test curve supports: named points, the suggestion, and schedules from it.
+
+`CurvePoint` and `Suggestion` are plain data (JSON round trip included); `lrfind.analysis`
+produces them. The schedule factories (`Suggestion.cyclic`, `.one_cycle`, `.decay`) import
+Keras only when called, so this module, and a plot of a saved result, need neither Keras
+nor SciPy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from lrfind._defaults import CYCLE_EPOCHS_PER_HALF
+
+__all__ = ["POINT_LABELS", "CurvePoint", "Suggestion"]
+
+POINT_LABELS = {
+    "descent_start": "descent starts",
+    "steepest": "steepest descent",
+    "knee": "knee (90 % down)",
+    "minimum": "minimum",
+    "divergence": "divergence",
+}
+"""Display names of the named points, in the order they appear along a curve."""
+
+
+@dataclass(frozen=True)
+class CurvePoint:
+    """A named point of the curve.
+
+    Attributes:
+        name: "descent_start", "steepest", "knee", "minimum" or "divergence".
+        lr: the learning rate there (one of the recorded LRs).
+        loss: the smoothed loss there, in the units of the input losses.
+        index: index into the input arrays.
+        reason: one plain sentence saying what the point is.
+    """
+
+    name: str
+    lr: float
+    loss: float
+    index: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "lr": self.lr,
+            "loss": self.loss if math.isfinite(self.loss) else None,
+            "index": self.index,
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CurvePoint:
+        loss = d.get("loss")
+        return cls(
+            name=str(d["name"]),
+            lr=float(d["lr"]),
+            loss=math.nan if loss is None else float(loss),
+            index=int(d["index"]),
+            reason=str(d.get("reason", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """What a range-test curve supports.
+
+    Attributes:
+        lr: the recommended constant learning rate, or None when the curve supports none.
+        min_lr: base LR for cyclical schedules: where the loss starts falling (Smith's rule),
+            never above ``lr``.
+        max_lr: peak LR for cyclical schedules: half a decade below the divergence point
+            (or the last LR tried when the ramp never diverged), never below ``lr``.
+        reliable: False when there is no number, or the number rests on a weak curve.
+        reason: a plain sentence: why this number, or why none.
+        points: the named points that were found (see `CurvePoint`).
+
+    Always ``min_lr <= lr <= max_lr <= points["divergence"].lr`` when they are set.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from lrfind.analysis import suggest
+    >>> lrs = np.geomspace(1e-6, 10, 200)
+    >>> losses = 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3
+    >>> s = suggest(lrs, losses)
+    >>> s.reliable, s.min_lr < s.lr < s.max_lr
+    (True, True)
+    >>> Suggestion.from_dict(s.to_dict()) == s
+    True
+    """
+
+    lr: float | None
+    min_lr: float | None
+    max_lr: float | None
+    reliable: bool
+    reason: str
+    points: dict[str, CurvePoint] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lr": self.lr,
+            "min_lr": self.min_lr,
+            "max_lr": self.max_lr,
+            "reliable": self.reliable,
+            "reason": self.reason,
+            "points": {name: point.to_dict() for name, point in self.points.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Suggestion:
+        def opt(key: str) -> float | None:
+            value = d.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            lr=opt("lr"),
+            min_lr=opt("min_lr"),
+            max_lr=opt("max_lr"),
+            reliable=bool(d["reliable"]),
+            reason=str(d["reason"]),
+            points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
+        )
+
+    # Schedules seeded from the suggestion. lrfind.schedules (Keras) is imported only when
+    # one is asked for, so this module stays free of Keras.
+    def _require(self, *names: str) -> None:
+        missing = [name for name in names if getattr(self, name) is None]
+        if missing:
+            raise ValueError(
+                f"this curve supports no {', '.join(missing)} ({self.reason}); "
+                "run the range test again (see the reason), or pass the bounds yourself."
+            )
+
+    def cyclic(
+        self,
+        steps_per_epoch: int,
+        mode: str = "triangular",
+        *,
+        epochs_per_half_cycle: float = CYCLE_EPOCHS_PER_HALF,
+        gamma: float = 1.0,
+    ) -> Any:
+        """A `lrfind.CyclicLR` between the bounds: ``base_lr=min_lr``, ``max_lr=max_lr``.
+
+        ``step_size`` is ``epochs_per_half_cycle * steps_per_epoch`` (Smith: 2–8 epochs).
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> s.cyclic(steps_per_epoch=100).get_config()["step_size"]
+        400
+        """
+        from lrfind.schedules import CyclicLR
+
+        self._require("min_lr", "max_lr")
+        if steps_per_epoch <= 0:
+            raise ValueError(f"steps_per_epoch must be positive, got {steps_per_epoch}.")
+        if epochs_per_half_cycle <= 0:
+            raise ValueError(
+                f"epochs_per_half_cycle must be positive, got {epochs_per_half_cycle}; Smith "
+                "recommends 2-8."
+            )
+        return CyclicLR(
+            base_lr=self.min_lr,
+            max_lr=self.max_lr,
+            step_size=max(1, round(epochs_per_half_cycle * steps_per_epoch)),
+            mode=mode,
+            gamma=gamma,
+        )
+
+    def one_cycle(self, total_steps: int, **kwargs: Any) -> Any:
+        """A `lrfind.OneCycleLR` peaking at ``max_lr`` and starting at ``min_lr``.
+
+        ``div_factor = max_lr / min_lr``; other arguments go to `OneCycleLR`.
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> round(s.one_cycle(total_steps=1000).get_config()["div_factor"], 6)
+        100.0
+        """
+        from lrfind.schedules import OneCycleLR
+
+        self._require("min_lr", "max_lr")
+        kwargs.setdefault("div_factor", self.max_lr / self.min_lr)
+        return OneCycleLR(max_lr=self.max_lr, total_steps=total_steps, **kwargs)
+
+    def decay(self, kind: str, **kwargs: Any) -> Any:
+        """A decay schedule (`lrfind.decay_schedule`) starting at the suggested LR.
+
+        >>> s = Suggestion(1e-3, 1e-4, 1e-2, True, "example")
+        >>> type(s.decay("cosine", total_steps=1000)).__name__
+        'CosineDecay'
+        """
+        from lrfind.schedules import decay_schedule
+
+        self._require("lr")
+        return decay_schedule(kind, self.lr, **kwargs)
