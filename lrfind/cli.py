@@ -2,48 +2,61 @@
 
     lrfind model.keras data.npz [options]
 
-Only Typer and the standard library are imported up front: NumPy, Keras and TensorFlow are
-imported when a run starts, so ``lrfind --help`` answers at once. Exit codes: see
-`EXIT_CODES_HELP`.
+This module is the shell: the options, the order of the steps, and the exit codes (every
+failure becomes one in `_guarded_run`). The steps live beside it: `lrfind.cli_inputs` reads
+and checks the model and the data, `lrfind.cli_console` shows progress on stderr and
+`lrfind.cli_report` prints the reading; the defaults and option checks are
+`lrfind._defaults`'s, shared with the Python API.
+
+Only Typer, the standard library and those Keras-free defaults are imported up front: NumPy,
+Keras and TensorFlow are imported when a run starts, so ``lrfind --help`` answers at once.
+Exit codes: see `EXIT_CODES_HELP`.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
-import os
-import re
 import sys
-import tempfile
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperCommand
+
+from lrfind._defaults import (
+    CLI_NAMES,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_BETA,
+    DEFAULT_END_LR,
+    DEFAULT_START_LR,
+    DEFAULT_STEPS,
+    DEFAULT_STOP_FACTOR,
+    check_beta,
+    check_lr_range,
+    check_positive_int,
+    check_run_length,
+    check_stop_factor,
+    plan,
+)
+from lrfind.cli_console import ProgressBar, native_noise_held_back
+from lrfind.cli_report import EXIT_NO_SUGGESTION, compile_names, recommendation, report
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lrfind.analysis import Suggestion
-    from lrfind.data import TrainingData
+    from lrfind.cli_inputs import TrainingData
     from lrfind.result import LRFinderResult
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
 EXIT_BAD_INPUT = 2
-EXIT_NO_SUGGESTION = 3
 EXIT_INTERRUPTED = 130
-
-# find()'s defaults, repeated here so --help needs no Keras import (a test keeps them equal)
-DEFAULT_START_LR = 1e-10
-DEFAULT_END_LR = 10.0
-DEFAULT_STEPS = 800
-MIN_STEPS = 10
-DEFAULT_BATCH_SIZE = 32
-CYCLE_EPOCHS = 4  # CyclicLR half-cycle in the snippet: Smith suggests 2-8 epochs
 
 OUTPUT_FILES = {"json": "result.json", "csv": "curve.csv", "png": "curve.png", "svg": "curve.svg"}
 
@@ -69,6 +82,19 @@ COMMAND_HELP = "\n\n".join(
         "Example: lrfind examples/digits_mlp.keras examples/digits.npz",
     ]
 )
+
+
+class _Command(TyperCommand):
+    """Typer's command, but its help shows no value placeholder (``<bool>``) after a flag,
+    which takes no value (``--debug``, ``--shuffle/--no-shuffle``, ``--help``)."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
 
 app = typer.Typer(
     add_completion=False,
@@ -98,7 +124,7 @@ class _Options:
     epochs: int | None
     batch_size: int
     smoothing: float
-    stop_factor: float
+    stop_factor: float | None  # None: never stop early (--stop-factor inf)
     linear: bool
     shuffle: bool
     seed: int | None
@@ -122,164 +148,80 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.command(help=COMMAND_HELP, epilog=EXIT_CODES_HELP)
+def _option(panel: str, help: str, *names: str, **settings: Any) -> Any:
+    """A ``typer.Option`` shown in the ``panel`` of ``--help``."""
+    return typer.Option(*names, help=help, rich_help_panel=panel, **settings)
+
+
+_data, _ramp = partial(_option, "Data"), partial(_option, "Range test")
+_output, _model = partial(_option, "Output"), partial(_option, "Model")
+
+
+@app.command(cls=_Command, help=COMMAND_HELP, epilog=EXIT_CODES_HELP)
 def run(
-    model: Annotated[
-        Path,
-        typer.Argument(
-            help="The model: a .keras file (model.save('model.keras')). It is only read.",
-            metavar="MODEL",
-            show_default=False,
-        ),
-    ],
-    data: Annotated[
-        Path,
-        typer.Argument(
-            help="The data: an .npz with arrays x and y (or x_train, y_train), or a "
-            "directory of .npy files (memory-mapped).",
-            metavar="DATA",
-            show_default=False,
-        ),
-    ],
-    x_key: Annotated[
-        str | None, typer.Option(help="Name of the inputs array in DATA.", rich_help_panel="Data")
-    ] = None,
-    y_key: Annotated[
-        str | None, typer.Option(help="Name of the targets array in DATA.", rich_help_panel="Data")
-    ] = None,
-    batch_size: Annotated[
-        int, typer.Option("--batch-size", "-b", help="Batch size.", rich_help_panel="Data")
-    ] = DEFAULT_BATCH_SIZE,
-    shuffle: Annotated[
-        bool, typer.Option(help="Shuffle the data each pass.", rich_help_panel="Data")
-    ] = True,
-    start_lr: Annotated[
-        float, typer.Option(help="Learning rate of the first batch.", rich_help_panel="Range test")
-    ] = DEFAULT_START_LR,
-    end_lr: Annotated[
-        float,
-        typer.Option(help="Learning rate of the last batch.", rich_help_panel="Range test"),
-    ] = DEFAULT_END_LR,
-    steps: Annotated[
-        int | None,
-        typer.Option(
-            help=f"Length of the run in batches (default {DEFAULT_STEPS}); short data is "
-            "cycled.",
-            show_default=False,
-            rich_help_panel="Range test",
-        ),
-    ] = None,
-    epochs: Annotated[
-        int | None,
-        typer.Option(
-            help="Length of the run in passes over the data, instead of --steps.",
-            show_default=False,
-            rich_help_panel="Range test",
-        ),
-    ] = None,
-    smoothing: Annotated[
-        float,
-        typer.Option(
-            help="Beta of the loss's moving average (the divergence test uses it), in [0, 1).",
-            rich_help_panel="Range test",
-        ),
-    ] = 0.98,
-    stop_factor: Annotated[
-        float,
-        typer.Option(
-            help="Stop once the smoothed loss exceeds this many times its best; inf never "
-            "stops early.",
-            rich_help_panel="Range test",
-        ),
-    ] = 4.0,
-    linear: Annotated[
-        bool,
-        typer.Option(
-            "--linear",
-            help="Ramp the learning rate linearly instead of exponentially.",
-            rich_help_panel="Range test",
-        ),
-    ] = False,
-    seed: Annotated[
-        int | None,
-        typer.Option(help="Random seed, for a reproducible run.", rich_help_panel="Range test"),
-    ] = None,
-    out: Annotated[
-        Path,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Directory for curve.png, result.json and curve.csv (created if missing).",
-            rich_help_panel="Output",
-        ),
-    ] = Path("lrfind-output"),
-    svg: Annotated[
-        bool, typer.Option("--svg", help="Also write curve.svg.", rich_help_panel="Output")
-    ] = False,
-    derivative: Annotated[
-        bool,
-        typer.Option(
-            help="Add the derivative panel to the plot.", rich_help_panel="Output"
-        ),
-    ] = True,
-    json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print the result JSON to stdout and nothing else (files are still written).",
-            rich_help_panel="Output",
-        ),
-    ] = False,
-    quiet: Annotated[
-        bool,
-        typer.Option(
-            "--quiet", "-q", help="No progress bar and no report; errors only.",
-            rich_help_panel="Output",
-        ),
-    ] = False,
-    optimizer: Annotated[
-        str | None,
-        typer.Option(
-            help="Compile with this Keras optimizer (e.g. adam, sgd); needed, with --loss, "
-            "for a model saved uncompiled.",
-            rich_help_panel="Model",
-        ),
-    ] = None,
-    loss: Annotated[
-        str | None,
-        typer.Option(
-            help="Compile with this Keras loss (e.g. mse, sparse_categorical_crossentropy).",
-            rich_help_panel="Model",
-        ),
-    ] = None,
-    unsafe: Annotated[
-        bool,
-        typer.Option(
-            "--unsafe",
-            help="Load models holding Python code (Lambda layers); only for files you trust.",
-            rich_help_panel="Model",
-        ),
-    ] = False,
-    imports: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--import",
-            help="Import this module first (it registers the model's custom objects). "
-            "Repeatable.",
-            metavar="MODULE",
-            show_default=False,
-            rich_help_panel="Model",
-        ),
-    ] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show the traceback of any failure.")
-    ] = False,
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show lrfind's version and exit."
-        ),
-    ] = False,
+    model: Annotated[Path, typer.Argument(
+        help="The model: a .keras file (model.save('model.keras')). It is only read.",
+        metavar="MODEL", show_default=False,
+    )],
+    data: Annotated[Path, typer.Argument(
+        help="The data: an .npz with arrays x and y (or x_train, y_train), or a directory of "
+        ".npy files (memory-mapped).",
+        metavar="DATA", show_default=False,
+    )],
+    x_key: Annotated[str | None, _data("Name of the inputs array in DATA.")] = None,
+    y_key: Annotated[str | None, _data("Name of the targets array in DATA.")] = None,
+    batch_size: Annotated[int, _data("Batch size.", "--batch-size", "-b")] = DEFAULT_BATCH_SIZE,
+    shuffle: Annotated[bool, _data("Shuffle the data each pass.")] = True,
+    start_lr: Annotated[float, _ramp("Learning rate of the first batch.")] = DEFAULT_START_LR,
+    end_lr: Annotated[float, _ramp("Learning rate of the last batch.")] = DEFAULT_END_LR,
+    steps: Annotated[int | None, _ramp(
+        f"Length of the run in batches (default {DEFAULT_STEPS}); short data is cycled.",
+        show_default=False,
+    )] = None,
+    epochs: Annotated[int | None, _ramp(
+        "Length of the run in passes over the data, instead of --steps.", show_default=False
+    )] = None,
+    smoothing: Annotated[float, _ramp(
+        "Beta of the loss's moving average (the divergence test uses it), in [0, 1)."
+    )] = DEFAULT_BETA,
+    stop_factor: Annotated[float, _ramp(
+        "Stop once the smoothed loss exceeds this many times its best; inf never stops early."
+    )] = DEFAULT_STOP_FACTOR,
+    linear: Annotated[bool, _ramp(
+        "Ramp the learning rate linearly instead of exponentially.", "--linear"
+    )] = False,
+    seed: Annotated[int | None, _ramp("Random seed, for a reproducible run.")] = None,
+    out: Annotated[Path, _output(
+        "Directory for curve.png, result.json and curve.csv (created if missing).", "--out", "-o"
+    )] = Path("lrfind-output"),
+    svg: Annotated[bool, _output("Also write curve.svg.", "--svg")] = False,
+    derivative: Annotated[bool, _output("Add the derivative panel to the plot.")] = True,
+    json: Annotated[bool, _output(
+        "Print the result JSON to stdout and nothing else (files are still written).", "--json"
+    )] = False,
+    quiet: Annotated[bool, _output(
+        "No progress bar and no report; errors only.", "--quiet", "-q"
+    )] = False,
+    optimizer: Annotated[str | None, _model(
+        "Compile with this Keras optimizer (e.g. adam, sgd); needed, with --loss, for a model "
+        "saved uncompiled."
+    )] = None,
+    loss: Annotated[str | None, _model(
+        "Compile with this Keras loss (e.g. mse, sparse_categorical_crossentropy)."
+    )] = None,
+    unsafe: Annotated[bool, _model(
+        "Load models holding Python code (Lambda layers); only for files you trust.", "--unsafe"
+    )] = False,
+    imports: Annotated[list[str] | None, _model(
+        "Import this module first (it registers the model's custom objects). Repeatable.",
+        "--import", metavar="MODULE", show_default=False,
+    )] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the traceback of any failure."
+    )] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Show lrfind's version and exit."
+    )] = False,
 ) -> None:
     """The ``lrfind`` command (see `COMMAND_HELP`)."""
     options = _Options(
@@ -299,10 +241,15 @@ def main() -> None:
 
 # --------------------------------------------------------------------------- the run
 def _guarded_run(options: _Options) -> int:
-    """Run, turning every failure into one message on stderr and an exit code."""
+    """Run, turning every failure into one message on stderr and an exit code.
+
+    The one place where exceptions become exit codes: `_Failure` and `InputError` are bad
+    input (the message says what to fix), anything else is a bug or TensorFlow refusing the
+    data.
+    """
     from rich.console import Console
 
-    from lrfind.data import InputError
+    from lrfind.cli_inputs import InputError
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -368,64 +315,44 @@ def _tf_error_summary(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _check_options(options: _Options) -> None:
-    """The option checks that need no data and no Keras (they fail before any import)."""
-    for name, value in (("--start-lr", options.start_lr), ("--end-lr", options.end_lr)):
-        if not math.isfinite(value) or value <= 0:
-            raise _Failure(
-                f"{name} must be a positive, finite learning rate, got {value:g}; "
-                f"e.g. --start-lr {DEFAULT_START_LR:g} --end-lr {DEFAULT_END_LR:g}."
-            )
-    if options.start_lr >= options.end_lr:
-        raise _Failure(
-            f"--start-lr ({options.start_lr:g}) must be below --end-lr ({options.end_lr:g}): "
-            f"the ramp goes upwards, e.g. --start-lr 1e-7 --end-lr 10."
-        )
-    if options.steps is not None and options.epochs is not None:
-        raise _Failure("pass either --steps or --epochs, not both.")
-    if options.steps is not None and options.steps < MIN_STEPS:
-        raise _Failure(
-            f"--steps {options.steps} is too few batches for a curve; use at least {MIN_STEPS} "
-            f"(the default is {DEFAULT_STEPS})."
-        )
-    if options.epochs is not None and options.epochs < 1:
-        raise _Failure(f"--epochs must be at least 1, got {options.epochs}.")
-    if options.batch_size < 1:
-        raise _Failure(f"--batch-size must be at least 1, got {options.batch_size}.")
-    if not 0.0 <= options.smoothing < 1.0:
-        raise _Failure(
-            f"--smoothing must be in [0, 1), got {options.smoothing:g}; 0.98 is the usual value."
-        )
-    if not options.stop_factor > 1.0:
-        raise _Failure(
-            f"--stop-factor must be greater than 1, got {options.stop_factor:g}; the default "
-            "is 4, and inf never stops early."
-        )
+@contextmanager
+def _bad_input() -> Iterator[None]:
+    """A ValueError of lrfind's setting checks (`lrfind._defaults`) is bad input: exit 2."""
+    try:
+        yield
+    except ValueError as error:
+        raise _Failure(str(error)) from error
 
 
-def _planned_batches(options: _Options, samples: int) -> int:
-    if options.epochs is None:
-        return DEFAULT_STEPS if options.steps is None else options.steps
-    return options.epochs * math.ceil(samples / options.batch_size)
+def _check_options(options: _Options) -> _Options:
+    """The options, checked before any data or Keras is read (`lrfind._defaults`'s checks,
+    worded for the shell); ``--stop-factor inf`` becomes None, never stop early."""
+    with _bad_input():
+        check_lr_range(options.start_lr, options.end_lr, CLI_NAMES)
+        check_run_length(options.steps, options.epochs, CLI_NAMES)
+        check_positive_int("batch_size", options.batch_size, CLI_NAMES)
+        return dataclasses.replace(
+            options,
+            smoothing=check_beta(options.smoothing, CLI_NAMES),
+            stop_factor=check_stop_factor(options.stop_factor, CLI_NAMES),
+        )
 
 
 def _run(options: _Options, err: Console) -> int:
-    from lrfind import data as inputs
+    from lrfind import cli_inputs as inputs
 
-    _check_options(options)
+    options = _check_options(options)
     model_path = inputs.check_model_path(options.model)
     training = inputs.load_data(options.data, x_key=options.x_key, y_key=options.y_key)
-    planned = _planned_batches(options, len(training))
-    if planned < MIN_STEPS:
-        raise _Failure(
-            f"--epochs {options.epochs} gives only {planned} batches of {options.batch_size}; "
-            f"a curve needs at least {MIN_STEPS}: pass --steps {DEFAULT_STEPS} (short data is "
-            "cycled) or a smaller --batch-size."
-        )
+    with _bad_input():
+        planned = plan(
+            math.ceil(len(training) / options.batch_size), options.steps, options.epochs,
+            CLI_NAMES, batch_size=options.batch_size,
+        ).num_steps
     inputs.check_output_dir(options.out)
     show = not options.quiet
 
-    with _native_noise_held_back(err, enabled=not options.debug) as status_console:
+    with native_noise_held_back(err, enabled=not options.debug) as status_console:
         status = status_console.status("Loading TensorFlow and the model…")
         with status if show else nullcontext():
             inputs.import_modules(options.imports)
@@ -434,19 +361,11 @@ def _run(options: _Options, err: Console) -> int:
             inputs.check_fits(model, training.x, x_name=training.x_key)
             from lrfind.finder import LRFinder
 
-    snippet_names = _compile_names(model)
-    progress = _ProgressBar(err, planned, options.smoothing, enabled=show)
-    with progress as callback:
-        try:
-            result = _find(LRFinder(model), training, options, callback)
-        except ValueError as error:  # find()'s checks of the input, or Keras's on the data
-            lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-            message = _sentence(lines[0] if lines else type(error).__name__)
-            if not _raised_by_lrfind(error):
-                message = f"Keras rejected the data: {message} Hint: {_DATA_MODEL_HINT}."
-            raise _Failure(message) from error
+    names = compile_names(model)
+    with ProgressBar(err, planned, enabled=show) as progress:
+        result = _find(LRFinder(model), training, options, progress.on_point)
         progress.finish(len(result), result.stop_reason)
-    result.settings["run"] = _run_settings(options, model_path, training, snippet_names)
+    result.settings["run"] = _run_settings(options, model_path, training, names)
     files = _write_outputs(result, options)
     suggestion = result.suggestion
     reliable = suggestion.reliable and suggestion.lr is not None
@@ -456,29 +375,41 @@ def _run(options: _Options, err: Console) -> int:
     elif show:
         from rich.console import Console
 
-        _report(Console(highlight=False, soft_wrap=True), result, training, options, files,
-                snippet_names)
+        report(
+            Console(highlight=False, soft_wrap=True), result, model=options.model.name,
+            data=options.data.name, samples=len(training), batch_size=options.batch_size,
+            files=files.values(), names=names,
+        )
     if not reliable and (options.json or options.quiet):
-        err.print(f"lrfind: {_recommendation(result)}", markup=False)
+        err.print(f"lrfind: {recommendation(result)}", markup=False)
     return EXIT_OK if reliable else EXIT_NO_SUGGESTION
 
 
-def _find(finder: Any, training: TrainingData, options: _Options, callback: Any) -> Any:
-    return finder.find(
-        training.x,
-        training.y,
-        options.start_lr,
-        options.end_lr,
-        options.batch_size,
-        options.epochs,
-        steps=options.steps,
-        mode="linear" if options.linear else "exponential",
-        beta=options.smoothing,
-        stop_factor=None if math.isinf(options.stop_factor) else options.stop_factor,
-        shuffle=options.shuffle,
-        seed=options.seed,
-        callbacks=[callback],
-    )
+def _find(finder: Any, training: TrainingData, options: _Options, on_point: Any) -> Any:
+    """``finder.find`` with the options; its ValueError (its own checks of the data, or
+    Keras's) becomes bad input."""
+    try:
+        return finder.find(
+            training.x,
+            training.y,
+            options.start_lr,
+            options.end_lr,
+            options.batch_size,
+            options.epochs,
+            steps=options.steps,
+            mode="linear" if options.linear else "exponential",
+            beta=options.smoothing,
+            stop_factor=options.stop_factor,
+            shuffle=options.shuffle,
+            seed=options.seed,
+            on_point=on_point,
+        )
+    except ValueError as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        message = _sentence(lines[0] if lines else type(error).__name__)
+        if not _raised_by_lrfind(error):
+            message = f"Keras rejected the data: {message} Hint: {_DATA_MODEL_HINT}."
+        raise _Failure(message) from error
 
 
 def _run_settings(
@@ -500,137 +431,11 @@ def _run_settings(
     }
 
 
-# TensorFlow's start-up lines that say nothing to a user of a CPU machine; they are written
-# by C++ straight to file descriptor 2 while TensorFlow loads and first touches a device.
-_NATIVE_NOISE = re.compile(
-    r"absl::InitializeLog|cudart_stub|cuda_platform|cuInit|Unable to register cu(DNN|FFT|BLAS)"
-    r"|oneDNN custom operations|TF-TRT Warning|optimized to use available CPU instructions"
-    r"|rebuild TensorFlow with the appropriate compiler flags|computation_placer"
-)
-
-
-@contextmanager
-def _native_noise_held_back(err: Console, *, enabled: bool) -> Iterator[Console]:
-    """Hold back TensorFlow's native start-up noise on stderr; everything else is shown after.
-
-    Redirects file descriptor 2 to a temporary file for the block, then replays its lines
-    that do not match `_NATIVE_NOISE`. Yields the console to show progress on meanwhile.
-    """
-    if not enabled:
-        yield err
-        return
-    from rich.console import Console
-
-    try:
-        python_stderr_is_fd2 = sys.stderr.fileno() == 2
-    except (AttributeError, OSError, ValueError):  # a replaced sys.stderr (tests, notebooks)
-        python_stderr_is_fd2 = False
-    sys.stderr.flush()
-    try:
-        saved_fd = os.dup(2)
-    except OSError:  # no stderr at all: nothing to hold back
-        yield err
-        return
-    with tempfile.TemporaryFile() as capture, open(
-        os.dup(saved_fd), "w", encoding="utf-8", errors="replace"
-    ) as original:
-        os.dup2(capture.fileno(), 2)
-        try:
-            yield Console(file=original, highlight=False) if python_stderr_is_fd2 else err
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
-            capture.seek(0)
-            lines = capture.read().decode("utf-8", errors="replace").splitlines()
-            kept = [line for line in lines if line.strip() and not _NATIVE_NOISE.search(line)]
-            if kept:
-                sys.stderr.write("\n".join(kept) + "\n")
-                sys.stderr.flush()
-
-
-# ------------------------------------------------------------------------- progress
-class _ProgressBar:
-    """A Rich progress bar on stderr fed by a Keras callback (batch, LR, smoothed loss, ETA).
-
-    Entering it starts the bar and gives the callback to pass to ``find(callbacks=[...])``.
-    """
-
-    def __init__(self, err: Console, total: int, beta: float, *, enabled: bool) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.total = total
-        self.bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("lr {task.fields[lr]}"),
-            TextColumn("loss {task.fields[loss]}"),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=err,
-            disable=not enabled,
-        )
-        self.task = self.bar.add_task("compiling", total=total, lr="-", loss="-")
-        self.callback = _progress_callback(self, beta)
-
-    def __enter__(self) -> Any:
-        self.bar.start()
-        return self.callback
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def update(self, done: int, lr: float, smoothed_loss: float) -> None:
-        self.bar.update(self.task, description="range test", completed=min(done, self.total),
-                        lr=f"{lr:.2e}", loss=f"{smoothed_loss:.4g}")
-
-    def finish(self, batches: int, stop_reason: str) -> None:
-        self.bar.update(self.task, description=f"done ({stop_reason})", completed=batches,
-                        total=batches)
-
-
-def _progress_callback(bar: _ProgressBar, beta: float) -> Any:
-    """A Keras callback that reads the range test's per-batch record and feeds ``bar``."""
-    import keras
-    import numpy as np
-
-    from lrfind.finder import LAST_BATCH_KEY
-    from lrfind.result import SmoothedLoss
-
-    class RangeTestProgress(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.smoothed = SmoothedLoss(beta)  # the same average the range test keeps
-            self.done = 0
-
-        def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-            last = (logs or {}).get(LAST_BATCH_KEY)  # [batches so far, lr, loss]
-            if last is None:
-                return
-            count, lr, loss = (float(v) for v in np.asarray(last))
-            if int(count) > self.done and math.isfinite(loss):
-                self.done = int(count)
-                bar.update(self.done, lr, self.smoothed.update(loss))
-
-    return RangeTestProgress()
-
-
-# -------------------------------------------------------------------------- outputs
 def _write_outputs(result: LRFinderResult, options: _Options) -> dict[str, Path]:
     """Write result.json, curve.csv and curve.png (and curve.svg), each atomically."""
     import io
 
-    from matplotlib.figure import Figure
-
+    from lrfind.plotting import result_figure
     from lrfind.result import write_atomic
 
     out = options.out
@@ -640,13 +445,8 @@ def _write_outputs(result: LRFinderResult, options: _Options) -> dict[str, Path]
     try:
         out.mkdir(parents=True, exist_ok=True)
         result.save(paths["json"])
-        write_atomic(paths["csv"], _csv(result).encode("utf-8"))
-        figure = Figure(figsize=(8, 6.5) if options.derivative else (8, 5), layout="constrained")
-        if options.derivative:
-            axes = figure.subplots(2, 1, sharex=True, height_ratios=(3, 1.2))
-        else:
-            axes = figure.subplots()
-        result.plot(ax=axes, derivative=options.derivative)
+        write_atomic(paths["csv"], result.to_csv().encode("utf-8"))
+        figure = result_figure(result, derivative=options.derivative)
         for kind in ("png", "svg"):
             if kind in paths:
                 buffer = io.BytesIO()
@@ -658,149 +458,3 @@ def _write_outputs(result: LRFinderResult, options: _Options) -> dict[str, Path]
             "pass --out a directory you can write to."
         ) from error
     return paths
-
-
-def _csv(result: LRFinderResult) -> str:
-    rows = ["lr,loss,smoothed_loss"]
-    rows += [
-        f"{lr!r},{loss!r},{smoothed!r}"
-        for lr, loss, smoothed in zip(
-            result.lrs.tolist(), result.losses.tolist(), result.smoothed_losses.tolist(),
-            strict=True,
-        )
-    ]
-    return "\n".join(rows) + "\n"
-
-
-# --------------------------------------------------------------------------- report
-def _lr(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}"
-
-
-def _report(
-    out: Console,
-    result: LRFinderResult,
-    training: TrainingData,
-    options: _Options,
-    files: dict[str, Path],
-    names: dict[str, str],
-) -> None:
-    from rich.table import Table
-
-    from lrfind.analysis import POINT_LABELS
-
-    suggestion = result.suggestion
-    out.print(
-        f"lrfind: {options.model.name} on {options.data.name} ({len(training)} samples, "
-        f"batch size {options.batch_size}): {len(result)} batches, stopped: "
-        f"{result.stop_reason}",
-        markup=False,
-    )
-    table = Table(title="Range-test reading", title_justify="left", expand=False)
-    table.add_column("point")
-    table.add_column("lr", justify="right")
-    table.add_column("loss", justify="right")
-    table.add_column("why")
-    table.add_row("suggested lr", _lr(suggestion.lr), "", suggestion.reason, style="bold")
-    if suggestion.min_lr is not None:
-        table.add_row("band low", _lr(suggestion.min_lr), "",
-                      "min_lr: where the loss starts falling; base_lr of a cycle.")
-    if suggestion.max_lr is not None:
-        table.add_row("band high", _lr(suggestion.max_lr), "",
-                      "max_lr: half a decade below divergence; max_lr of a cycle.")
-    for name, point in sorted(suggestion.points.items(), key=lambda item: item[1].lr):
-        loss = f"{point.loss:.4g}" if math.isfinite(point.loss) else "-"
-        table.add_row(POINT_LABELS.get(name, name), _lr(point.lr), loss, point.reason)
-    out.print(table)
-    out.print(_recommendation(result), markup=False)
-    snippet = _snippet(suggestion, len(training), options.batch_size, names)
-    if snippet:
-        out.print("\nPaste into your training script:\n", markup=False)
-        out.print(snippet, markup=False)
-    written = ", ".join(str(path) for path in files.values())
-    out.print(f"\nWrote {written}", markup=False)
-
-
-def _recommendation(result: LRFinderResult) -> str:
-    suggestion = result.suggestion
-    if suggestion.lr is not None and suggestion.reliable:
-        line = f"Recommendation: train at learning_rate={_lr(suggestion.lr)}"
-        if _has_band(suggestion):
-            line += (
-                f", or cycle it between {_lr(suggestion.min_lr)} and {_lr(suggestion.max_lr)}"
-            )
-        return line + "."
-    hint = ""
-    if len(result) < 2 * MIN_STEPS and result.stop_reason in ("diverged", "non_finite"):
-        hint = (
-            f" The loss blew up after {len(result)} batches: start the ramp lower "
-            "(--start-lr) or check the data's scale."
-        )
-    return f"No reliable suggestion (exit code {EXIT_NO_SUGGESTION}): {suggestion.reason}{hint}"
-
-
-def _has_band(suggestion: Suggestion) -> bool:
-    low, high = suggestion.min_lr, suggestion.max_lr
-    return low is not None and high is not None and 0 < low < high
-
-
-def _compile_names(model: Any) -> dict[str, str]:
-    """How the snippet names the model's optimizer and loss."""
-    import keras
-
-    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
-    name = type(optimizer).__name__
-    loss = getattr(model, "loss", None)
-    loss_name = loss if isinstance(loss, str) else getattr(
-        loss, "__name__", type(loss).__name__
-    )
-    if isinstance(loss, str):
-        loss_code = json.dumps(loss)
-    elif hasattr(keras.losses, type(loss).__name__) and type(loss).__name__[0].isupper():
-        loss_code = f"keras.losses.{type(loss).__name__}()"
-    else:
-        loss_code = "..."
-    return {
-        "optimizer_class": name,
-        "optimizer": f"keras.optimizers.{name}" if hasattr(keras.optimizers, name) else name,
-        "loss": loss_code,
-        "loss_name": str(loss_name),
-    }
-
-
-def _snippet(suggestion: Suggestion, samples: int, batch_size: int, names: dict[str, str]) -> str:
-    """Python that compiles the model with the suggested CyclicLR (or constant rate)."""
-    if suggestion.lr is None or not suggestion.reliable:
-        return ""
-    optimizer = names["optimizer"]
-    lines = ["import keras"]
-    loss = names["loss"]
-    if loss.startswith("..."):
-        lines.append("loss = ...  # the loss your model is compiled with")
-        loss = "loss"
-    if _has_band(suggestion):
-        per_epoch = math.ceil(samples / batch_size)
-        lines += [
-            "import lrfind",
-            "",
-            f"steps_per_epoch = {per_epoch}  # {samples} samples / batch size {batch_size}",
-            "schedule = lrfind.CyclicLR(",
-            f"    base_lr={_lr(suggestion.min_lr)},",
-            f"    max_lr={_lr(suggestion.max_lr)},",
-            f"    step_size={CYCLE_EPOCHS} * steps_per_epoch,  # half a cycle: 2-8 epochs",
-            ")",
-            "model.compile(",
-            f"    optimizer={optimizer}(learning_rate=schedule),",
-            f"    loss={loss},",
-            ")",
-            f"# or a constant rate: optimizer={optimizer}(learning_rate={_lr(suggestion.lr)})",
-        ]
-    else:
-        lines += [
-            "",
-            "model.compile(",
-            f"    optimizer={optimizer}(learning_rate={_lr(suggestion.lr)}),",
-            f"    loss={loss},",
-            ")",
-        ]
-    return "\n".join(lines)

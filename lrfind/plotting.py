@@ -135,6 +135,31 @@ def plot_result(
     return loss_ax.figure
 
 
+_FIGSIZE = {True: (8, 6.5), False: (8, 5)}  # with the derivative panel, and without
+_STACKED = {"sharex": True, "height_ratios": (3, 1.2)}  # loss above, derivative below
+
+
+def result_figure(result: LRFinderResult, derivative: bool = True) -> Figure:
+    """A new figure of the range test, made without pyplot: nothing to close, no GUI.
+
+    The figure the ``lrfind`` command saves: 8 x 6.5 inches with the derivative panel below
+    the loss, 8 x 5 without, constrained layout, drawn by `plot_result`.
+
+    Example:
+
+    ```python
+    figure = result_figure(LRFinderResult.load("lrfind-output/result.json"))
+    figure.savefig("curve.png", dpi=150)
+    ```
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=_FIGSIZE[bool(derivative)], layout="constrained")
+    axes = figure.subplots(2, 1, **_STACKED) if derivative else figure.subplots()
+    plot_result(result, ax=axes, derivative=derivative)
+    return figure
+
+
 def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
     import numpy as np
 
@@ -142,10 +167,10 @@ def _result_axes(ax: Any, derivative: bool) -> tuple[Axes, Axes | None]:
         import matplotlib.pyplot as plt
 
         if not derivative:
-            _, loss_ax = plt.subplots(figsize=(8, 5), layout="constrained")
+            _, loss_ax = plt.subplots(figsize=_FIGSIZE[False], layout="constrained")
             return loss_ax, None
         _, (loss_ax, slope_ax) = plt.subplots(
-            2, 1, figsize=(8, 6.5), sharex=True, height_ratios=(3, 1.2), layout="constrained"
+            2, 1, figsize=_FIGSIZE[True], layout="constrained", **_STACKED
         )
         return loss_ax, slope_ax
     if isinstance(ax, (list, tuple)) or getattr(ax, "ndim", 0) >= 1:

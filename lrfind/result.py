@@ -238,6 +238,27 @@ class LRFinderResult:
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
+    def to_csv(self) -> str:
+        """The curve as CSV text: a header ``lr,loss,smoothed_loss``, then one row a point.
+
+        Every number is written with ``repr``, so it reads back to the same float.
+
+        >>> r = LRFinderResult.from_curve([0.001, 0.01], [2.0, 1.5], beta=0.5)
+        >>> print(r.to_csv(), end="")
+        lr,loss,smoothed_loss
+        0.001,2.0,2.0
+        0.01,1.5,1.6666666666666667
+        """
+        rows = ["lr,loss,smoothed_loss"]
+        rows += [
+            f"{lr!r},{loss!r},{smoothed!r}"
+            for lr, loss, smoothed in zip(
+                self.lrs.tolist(), self.losses.tolist(), self.smoothed_losses.tolist(),
+                strict=True,
+            )
+        ]
+        return "\n".join(rows) + "\n"
+
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the result as JSON, atomically (no half-written file after Ctrl-C)."""
         path = Path(path)

@@ -1,13 +1,16 @@
-"""The ``lrfind`` command line, through Typer's CliRunner and the installed console script.
+"""The ``lrfind`` command line, through Typer's CliRunner and the installed console script,
+and the pieces it prints with (`lrfind.cli_report`, `lrfind.cli_console`).
 
 One finished run of each kind is shared by the tests that read it (module-scoped fixtures);
-the two end-to-end subprocess runs start first and run while the in-process tests do.
+those, and the two end-to-end subprocess runs of the ``background`` fixture, are marked
+slow (``-m "not slow"`` leaves them out). The loader's own tests are in test_cli_inputs.py.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import math
 import os
@@ -22,10 +25,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from lrfind import cli
+from lrfind import _defaults, cli, cli_report
 from lrfind.analysis import POINT_LABELS
 from lrfind.cli import app
-from lrfind.data import InputError, check_arrays, load_data
+from lrfind.cli_console import ProgressBar, native_noise_held_back
 from lrfind.result import LRFinderResult
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +69,7 @@ class _Background:
         return self._done
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(scope="module")
 def background(tmp_path_factory):
     """The README's command exactly as written, and a --json run, as real processes."""
     assert SCRIPT, "the lrfind console script is not installed (pip install -e .)"
@@ -193,6 +196,7 @@ def digits_run(tmp_path_factory):
 
 
 # ------------------------------------------------------------------ the happy path
+@pytest.mark.slow
 def test_run_reports_the_reading_and_writes_every_file(digits_run):
     result, out = digits_run["result"], digits_run["out"]
     saved = LRFinderResult.load(out / "result.json")
@@ -210,6 +214,7 @@ def test_run_reports_the_reading_and_writes_every_file(digits_run):
     assert sha256(digits_run["model"]) == digits_run["sha"]
 
 
+@pytest.mark.slow
 def test_run_shows_a_recommendation_and_a_snippet(digits_run):
     saved = LRFinderResult.load(digits_run["out"] / "result.json")
     stdout = digits_run["result"].stdout
@@ -221,6 +226,7 @@ def test_run_shows_a_recommendation_and_a_snippet(digits_run):
     assert "steps_per_epoch = 47  # 1500 samples / batch size 32" in stdout
 
 
+@pytest.mark.slow
 def test_progress_bar_on_stderr_reports_batches_lr_and_loss(digits_run):
     saved = LRFinderResult.load(digits_run["out"] / "result.json")
     stderr = digits_run["result"].stderr
@@ -230,6 +236,7 @@ def test_progress_bar_on_stderr_reports_batches_lr_and_loss(digits_run):
     assert "cudart" not in stderr and "absl" not in stderr  # TensorFlow's start-up noise
 
 
+@pytest.mark.slow
 def test_output_files_agree_with_each_other(digits_run):
     out = digits_run["out"]
     data = json.loads((out / "result.json").read_text())
@@ -369,7 +376,7 @@ BAD_INPUTS = [
      ["either --steps or --epochs"], "tiny"),
     ("--epochs too short for a curve",
      ["{tiny}", "{regression}", "--epochs", "1", "--batch-size", "128"], 2,
-     ["gives only 2 batches of 128", "at least 10", f"--steps {cli.DEFAULT_STEPS}"], "tiny"),
+     ["gives only 2 batches of 128", "at least 10", f"--steps {_defaults.DEFAULT_STEPS}"], "tiny"),
     ("smoothing out of range", ["{tiny}", "{regression}", "--smoothing", "1"], 2,
      ["--smoothing must be in [0, 1)", "0.98"], "tiny"),
     ("output directory is a file", ["{tiny}", "{regression}", "-o", "{a_file}"], 2,
@@ -489,109 +496,187 @@ def test_debug_shows_the_traceback_of_an_expected_failure(files, tmp_path):
 
 
 # ------------------------------------------------------------------ pieces of it
-def test_cli_defaults_match_find():
-    from lrfind import finder
+def test_option_defaults_are_the_shared_defaults():
+    import typer.main
 
-    assert cli.DEFAULT_START_LR == finder.DEFAULT_START_LR
-    assert cli.DEFAULT_END_LR == finder.DEFAULT_END_LR
-    assert cli.DEFAULT_STEPS == finder.DEFAULT_STEPS
-    assert cli.MIN_STEPS == finder.MIN_STEPS
+    defaults = {param.name: param.default for param in typer.main.get_command(app).params}
+    assert defaults["start_lr"] == _defaults.DEFAULT_START_LR
+    assert defaults["end_lr"] == _defaults.DEFAULT_END_LR
+    assert defaults["batch_size"] == _defaults.DEFAULT_BATCH_SIZE
+    assert defaults["smoothing"] == _defaults.DEFAULT_BETA
+    assert defaults["stop_factor"] == _defaults.DEFAULT_STOP_FACTOR
+    assert defaults["steps"] is None and defaults["epochs"] is None  # the plan decides
+    assert f"(default {_defaults.DEFAULT_STEPS})" in invoke("--help").stdout
+
+
+def test_help_shows_no_value_placeholder_after_a_flag():
+    help_text = invoke("--help").stdout
+    assert "<bool>" not in help_text
+    assert "<float>" in help_text and "<int>" in help_text  # options that take a value
+    lines = {line.split()[1]: line for line in help_text.splitlines() if line.startswith("│ --")}
+    for flag in ("--debug", "--version", "--help", "--linear", "--svg", "--json", "--quiet",
+                 "--unsafe", "--shuffle", "--derivative"):
+        assert "<" not in lines[flag], lines[flag]
+    assert invoke("m.keras", "d.npz", "--debug=yes").exit_code == 2  # a flag takes no value
+
+
+def _cyclic_curve() -> LRFinderResult:
+    lrs = np.geomspace(1e-6, 10, 200)
+    return LRFinderResult.from_curve(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3)
 
 
 def test_snippet_builds_the_suggested_cyclic_schedule():
     import keras
 
-    lrs = np.geomspace(1e-6, 10, 200)
-    curve = LRFinderResult.from_curve(lrs, 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.3) ** 3)
-    s = curve.suggestion
+    s = _cyclic_curve().suggestion
     assert s.reliable and s.min_lr < s.max_lr
     names = {"optimizer": "keras.optimizers.SGD", "loss": '"mse"'}
-    snippet = cli._snippet(s, samples=1000, batch_size=64, names=names)
+    snippet = cli_report.snippet(s, samples=1000, batch_size=64, names=names)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     namespace = {"model": model}
     exec(snippet, namespace)
     config = model.optimizer.get_config()["learning_rate"]["config"]
     assert config["base_lr"] == float(f"{s.min_lr:.3g}")
     assert config["max_lr"] == float(f"{s.max_lr:.3g}")
-    assert config["step_size"] == cli.CYCLE_EPOCHS * math.ceil(1000 / 64)
+    assert config["step_size"] == _defaults.CYCLE_EPOCHS_PER_HALF * math.ceil(1000 / 64)
     assert model.loss == "mse"
     assert f"learning_rate={s.lr:.3g}" in snippet
     # no band: a constant rate
     no_band = type(s)(s.lr, None, None, True, s.reason, s.points)
-    constant = cli._snippet(no_band, samples=1000, batch_size=64, names=names)
+    constant = cli_report.snippet(no_band, samples=1000, batch_size=64, names=names)
     assert "CyclicLR" not in constant
     exec(constant, namespace)
     assert float(model.optimizer.learning_rate) == pytest.approx(float(f"{s.lr:.3g}"))
     # no reliable suggestion: no snippet at all
-    flat = LRFinderResult.from_curve(lrs, np.ones(200)).suggestion
-    assert cli._snippet(flat, samples=1000, batch_size=64, names=names) == ""
+    flat = LRFinderResult.from_curve(np.geomspace(1e-6, 10, 200), np.ones(200)).suggestion
+    assert cli_report.snippet(flat, samples=1000, batch_size=64, names=names) == ""
 
 
-def test_models_compiled_with_lrfind_schedules_load_without_importing_lrfind(
-    tmp_path, monkeypatch
-):
+def test_to_csv_writes_every_point_so_that_it_reads_back_exactly():
+    lrs = np.geomspace(1e-6, 1, 37)
+    curve = LRFinderResult.from_curve(lrs, np.sin(lrs) + 1 / 3)
+    rows = list(csv.reader(io.StringIO(curve.to_csv())))
+    assert rows[0] == ["lr", "loss", "smoothed_loss"]
+    np.testing.assert_array_equal(
+        np.array(rows[1:], dtype=np.float64),
+        np.column_stack([curve.lrs, curve.losses, curve.smoothed_losses]),
+    )
+
+
+def _report(result: LRFinderResult) -> str:
+    from rich.console import Console
+
+    out = Console(file=io.StringIO(), width=200, highlight=False)
+    names = {"optimizer": "keras.optimizers.SGD", "loss": '"mse"'}
+    cli_report.report(out, result, model="m.keras", data="d.npz", samples=1000, batch_size=64,
+                      files=[Path("o/result.json"), Path("o/curve.csv")], names=names)
+    return out.file.getvalue()
+
+
+def test_report_prints_the_reading_the_recommendation_the_snippet_and_the_files():
+    curve = _cyclic_curve()
+    s = curve.suggestion
+    text = _report(curve)
+    assert text.startswith(
+        "lrfind: m.keras on d.npz (1000 samples, batch size 64): 200 batches, stopped: completed")
+    assert "Range-test reading" in text and "suggested lr" in text
+    assert "band low" in text and "band high" in text
+    for name, point in s.points.items():
+        assert POINT_LABELS[name] in text and f"{point.lr:.3g}" in text
+    assert cli_report.recommendation(curve) in text
+    assert cli_report.recommendation(curve) == (
+        f"Recommendation: train at learning_rate={s.lr:.3g}, or cycle it between "
+        f"{s.min_lr:.3g} and {s.max_lr:.3g}.")
+    assert "Paste into your training script:\n\n" + cli_report.snippet(
+        s, 1000, 64, {"optimizer": "keras.optimizers.SGD", "loss": '"mse"'}) in text
+    assert text.rstrip().endswith("Wrote o/result.json, o/curve.csv")
+
+
+def test_report_of_a_refused_curve_says_why_and_has_no_snippet():
+    flat = LRFinderResult.from_curve(np.geomspace(1e-6, 1, 50), np.ones(50))
+    text = _report(flat)
+    assert f"No reliable suggestion (exit code {cli.EXIT_NO_SUGGESTION}): " in text
+    assert flat.suggestion.reason[:40] in text.replace("\n", " ")
+    assert "Paste into" not in text and "start the ramp lower" not in text
+    blown_up = LRFinderResult.from_curve(np.geomspace(10, 1e3, 12), np.geomspace(1, 1e6, 12),
+                                         stop_reason="diverged")
+    assert "blew up after 12 batches: start the ramp lower (--start-lr)" in (
+        cli_report.recommendation(blown_up))
+
+
+def test_compile_names_name_the_optimizer_and_loss_as_code():
     import keras
 
-    import lrfind
-    import lrfind.schedules
-    from lrfind.data import load_model
+    def my_loss(y_true, y_pred):
+        return keras.ops.mean((y_true - y_pred) ** 2)
 
-    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    schedule = lrfind.schedules.CyclicLR(1e-3, 1e-2, step_size=10)
-    model.compile(keras.optimizers.SGD(learning_rate=schedule), "mse")
-    model.save(tmp_path / "clr.keras")
-    # as in a fresh `lrfind` process: lrfind's schedules neither imported nor registered
-    monkeypatch.setattr(lrfind, "schedules", lrfind.schedules)
-    monkeypatch.delitem(sys.modules, "lrfind.schedules")
-    registered = keras.saving.get_custom_objects()
-    for name in [name for name in registered if name.startswith("lrfind>")]:
-        monkeypatch.delitem(registered, name)
-    loaded = load_model(tmp_path / "clr.keras")
-    config = loaded.optimizer.get_config()["learning_rate"]
-    assert config["class_name"] == "CyclicLR" and config["config"]["max_lr"] == 1e-2
-
-
-def test_npy_directory_is_memory_mapped(files):
-    data = load_data(files["npy_dir"])
-    assert isinstance(data.x, np.memmap) and isinstance(data.y, np.memmap)
-    assert (data.x_key, data.y_key, len(data)) == ("x_train", "y_train", 256)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile("adam", "mse")
+    assert cli_report.compile_names(model) == {
+        "optimizer_class": "Adam", "optimizer": "keras.optimizers.Adam", "loss": '"mse"',
+        "loss_name": "mse"}
+    model.compile(keras.optimizers.SGD(), keras.losses.Huber())
+    names = cli_report.compile_names(model)
+    assert names["optimizer"] == "keras.optimizers.SGD"
+    assert names["loss"] == "keras.losses.Huber()"
+    model.compile("sgd", my_loss)
+    assert cli_report.compile_names(model)["loss"] == "..."
+    assert cli_report.compile_names(model)["loss_name"] == "my_loss"
+    snippet = cli_report.snippet(_cyclic_curve().suggestion, 100, 10,
+                                 cli_report.compile_names(model))
+    assert "loss = ...  # the loss your model is compiled with" in snippet
+    assert "    loss=loss," in snippet
 
 
-def test_nan_scan_works_block_by_block(monkeypatch):
-    import lrfind.data
+def test_progress_bar_shows_each_point_it_is_given():
+    from rich.console import Console
 
-    monkeypatch.setattr(lrfind.data, "_SCAN_BYTES", 64)  # several blocks of 2 rows
-    x = np.ones((50, 8), dtype=np.float32)
-    x[37, 5] = np.nan
-    x[44, 0] = -np.inf
-    with pytest.raises(InputError, match="2 NaN or infinite values \\(the first in sample 37\\)"):
-        check_arrays(x, np.zeros(50))
-    check_arrays(x[:30], np.zeros(30))  # clean
-
-
-def test_shape_check_accepts_what_keras_accepts():
-    import keras
-
-    from lrfind.data import check_fits
-
-    flat = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
-    single = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    sequence = keras.Sequential([keras.Input((None, 3)), keras.layers.Dense(1)])
-    accepted = [(flat, (5, 4)), (flat, (5, 4, 1)), (single, (5,)), (sequence, (5, 7, 3))]
-    for model, shape in accepted:
-        check_fits(model, np.zeros(shape, "float32"))
-        model(np.zeros(shape, "float32"))  # and Keras agrees
-    for model, shape in [(flat, (5, 3)), (sequence, (5, 7, 2)), (flat, (5, 2, 2))]:
-        with pytest.raises(InputError, match="does not fit the model"):
-            check_fits(model, np.zeros(shape, "float32"))
+    with ProgressBar(Console(file=io.StringIO()), total=5, enabled=True) as bar:
+        for points in (1, 2, 3):
+            bar.on_point(points, 10.0**-points, 2.0, 1.5 / points)
+        (task,) = bar.bar.tasks
+        assert task.completed == 3 and task.description == "range test"
+        assert task.fields == {"lr": "1.00e-03", "loss": "0.5"}  # the smoothed loss
+        bar.on_point(9, 1.0, 1.0, 1.0)
+        assert task.completed == 5  # never past the planned total
+        bar.finish(4, "diverged")
+        assert task.description == "done (diverged)" and task.total == task.completed == 4
 
 
-def test_output_dir_check_creates_nothing(tmp_path):
-    from lrfind.data import check_output_dir
+def test_the_run_feeds_the_progress_bar_through_on_point(files, tmp_path, monkeypatch):
+    from lrfind.finder import LRFinder
 
-    target = tmp_path / "a" / "b"
-    assert check_output_dir(target) == target
-    assert list(tmp_path.iterdir()) == []
+    calls = []
+
+    def find(self, *args, **kwargs):
+        calls.append(kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LRFinder, "find", find)
+    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out")
+    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out", "--stop-factor", "inf",
+           "--smoothing", "0.5")
+    first, second = calls
+    assert isinstance(first["on_point"].__self__, ProgressBar)
+    assert "callbacks" not in first  # no Keras callback of the CLI's own
+    assert first["stop_factor"] == _defaults.DEFAULT_STOP_FACTOR
+    assert first["beta"] == _defaults.DEFAULT_BETA
+    assert second["stop_factor"] is None and second["beta"] == 0.5  # inf: never stop early
+
+
+def test_native_noise_is_held_back_and_the_rest_is_replayed(capfd):
+    from rich.console import Console
+
+    err = Console(file=io.StringIO())
+    with native_noise_held_back(err, enabled=True):
+        os.write(2, b"I0000 cudart_stub.cc:31] Could not find cuda drivers on your machine\n"
+                    b"W0000 a warning worth reading\n")
+    captured = capfd.readouterr().err
+    assert "a warning worth reading" in captured and "cudart_stub" not in captured
+    with native_noise_held_back(err, enabled=False) as console:  # --debug: nothing held back
+        assert console is err
+        os.write(2, b"I0000 cudart_stub.cc:31] shown\n")
+    assert "cudart_stub.cc:31] shown" in capfd.readouterr().err
 
 
 # ----------------------------------------------------------- the installed script
@@ -633,7 +718,7 @@ def test_help_answers_fast_without_importing_tensorflow():
     ],
     ids=["missing model", "start LR equals end LR"],
 )
-def test_script_bad_input_fails_fast_with_one_message(background, arguments, phrase, tmp_path):
+def test_script_bad_input_fails_fast_with_one_message(arguments, phrase, tmp_path):
     model = EXAMPLES / "digits_mlp.keras"
     before = sha256(model)
     args = [a.format(model=model, data=EXAMPLES / "digits.npz") for a in arguments]
@@ -649,6 +734,7 @@ def test_script_bad_input_fails_fast_with_one_message(background, arguments, phr
     assert sha256(model) == before
 
 
+@pytest.mark.slow
 def test_readme_example_end_to_end(background):
     code, stdout, stderr = background["readme"].result()
     out = background["readme"].cwd / "lrfind-output"
@@ -659,8 +745,8 @@ def test_readme_example_end_to_end(background):
     assert "Traceback" not in stderr
     assert "Range-test reading" in stdout
     assert f"{len(saved)} batches" in stdout
-    assert saved.settings["num_steps"] == cli.DEFAULT_STEPS
-    assert saved.settings["start_lr"] == cli.DEFAULT_START_LR
+    assert saved.settings["num_steps"] == _defaults.DEFAULT_STEPS
+    assert saved.settings["start_lr"] == _defaults.DEFAULT_START_LR
     with open(out / "curve.csv") as f:
         assert sum(1 for _ in f) == len(saved) + 1
     assert (out / "curve.png").read_bytes().startswith(b"\x89PNG")
@@ -668,6 +754,7 @@ def test_readme_example_end_to_end(background):
     assert sha256(model) == background["model_sha"]
 
 
+@pytest.mark.slow
 def test_script_json_stdout_is_only_json(background):
     code, stdout, stderr = background["json"].result()
     assert code in (0, 3), stderr

@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["lrfind.analysis", "lrfind.finder", "lrfind.plotting", "lrfind.result",
-           "lrfind.schedules", "lrfind.data"]
+           "lrfind.schedules", "lrfind.cli_inputs", "lrfind.cli_console", "lrfind.cli_report"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,8 +1,11 @@
-"""plot_result: what the range-test figure draws, checked against the result it was given."""
+"""plot_result: what the range-test figure draws, checked against the result it was given;
+result_figure: the figure the command line saves."""
 
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 
 import matplotlib.pyplot as plt  # headless: conftest sets MPLBACKEND=Agg
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from lrfind.analysis import POINT_LABELS, loss_gradient, smooth_curve
-from lrfind.plotting import plot_result
+from lrfind.plotting import plot_result, result_figure
 from lrfind.result import LRFinderResult
 
 
@@ -179,3 +182,33 @@ def test_a_pair_of_side_by_side_axes_keeps_both_x_axes_labelled(clean_result):
     assert not stacked.axes[0].get_xlabel() and stacked.axes[1].get_xlabel()
     column = plt.subplots(2, 1, squeeze=False)[1]  # shape (2, 1)
     assert plot_result(clean_result, ax=column, derivative=True) is column[0, 0].figure
+
+
+@pytest.mark.parametrize(
+    ("derivative", "size", "panels"), [(True, (8, 6.5), 2), (False, (8, 5), 1)]
+)
+def test_result_figure_is_the_command_lines_figure(clean_result, derivative, size, panels):
+    before = plt.get_fignums()
+    figure = result_figure(clean_result, derivative=derivative)
+    assert type(figure) is Figure and plt.get_fignums() == before  # not pyplot's: no closing
+    assert tuple(figure.get_size_inches()) == size
+    assert type(figure.get_layout_engine()).__name__ == "ConstrainedLayoutEngine"
+    assert len(figure.axes) == panels
+    loss_ax = figure.axes[0]
+    assert _line_with(loss_ax, clean_result.losses) is not None
+    if derivative:  # stacked on one x-axis, the loss panel the taller
+        slope_ax = figure.axes[1]
+        assert loss_ax.get_shared_x_axes().joined(loss_ax, slope_ax)
+        assert slope_ax.get_ylabel().startswith("d loss")
+        assert loss_ax.get_position().height > 2 * slope_ax.get_position().height
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=50)
+    assert png.getvalue().startswith(b"\x89PNG")
+    assert result_figure(clean_result).get_size_inches().tolist() == [8, 6.5]  # the default
+
+
+def test_importing_plotting_does_not_import_matplotlib():
+    code = "import sys, lrfind.plotting; print('matplotlib' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert done.stdout.strip() == "False"

@@ -1,9 +1,11 @@
-"""Load and check what the ``lrfind`` command line is given: the model file and the data.
+"""The command line's inputs: check and load the model file and the data it is given.
 
-Every problem raises `InputError` (a ValueError) whose message names the problem and the fix;
-the command line prints it and exits with code 2. Only NumPy is imported at module level:
-Keras (and with it TensorFlow) is imported by `load_model` and `compile_model` alone, so the
-cheap checks of the files and options fail fast.
+It reads the files named on the command line (a ``.keras`` model; an ``.npz`` or a folder of
+``.npy`` arrays); feeding batches to a range test is `lrfind.batches`'s job. Every problem
+raises `InputError` (a ValueError) whose message names the problem and the fix; the command
+line prints it and exits with code 2. Only NumPy is imported at module level: Keras (and with
+it TensorFlow) is imported by `load_model` and `compile_model` alone, so the cheap checks of
+the files and options fail fast.
 
 Example:
 
@@ -239,7 +241,7 @@ def check_arrays(x: np.ndarray, y: np.ndarray, *, x_name: str = "x", y_name: str
     >>> check_arrays(np.ones((3, 2)), np.array([0, 1, np.nan]))
     Traceback (most recent call last):
     ...
-    lrfind.data.InputError: y contains 1 NaN or infinite value (the first in sample 2); \
+    lrfind.cli_inputs.InputError: y contains 1 NaN or infinite value (the first in sample 2); \
 remove or fix those samples: a single NaN makes every later loss NaN.
     """
     for name, array in ((x_name, x), (y_name, y)):
