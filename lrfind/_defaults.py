@@ -36,6 +36,13 @@ DEFAULT_BETA = 0.98
 DEFAULT_STOP_FACTOR = 4.0
 """Stop once ``smoothed - best > (stop_factor - 1) * |best|``."""
 
+RUN_STEPS_PER_EXECUTION = 32
+"""Batches per compiled execution inside `LRFinder.find` (TensorFlow and JAX, Keras's own
+train step, a model compiled with ``steps_per_execution=1``): the callback, and with it the
+device-to-host read of the losses, runs once per this many batches instead of every batch.
+The curve is the same (each batch still has its own LR and loss); a divergence is seen at
+most this many batches late. Chosen in ``benchmarks/overhead.py``."""
+
 # ----------------------------------------------------------------------------- data
 DEFAULT_BATCH_SIZE = 32
 """Keras's own default batch size for array data."""

@@ -38,8 +38,15 @@ from lrfind._defaults import (
 from lrfind.batches import cache_validation
 from lrfind.ramp import LRRamp
 from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
-from lrfind.state import KerasPatch, ModelState, ensure_built, inner_optimizer, strategy_scope
-from lrfind.tracker import LAST_BATCH_KEY, BatchLossTracker, needs_buffer
+from lrfind.state import (
+    KerasPatch,
+    ModelState,
+    ensure_built,
+    inner_optimizer,
+    step_count,
+    strategy_scope,
+)
+from lrfind.tracker import LAST_BATCH_KEY, BatchLossTracker, StepOrder, needs_buffer
 
 PointHook = Callable[[int, float, float, float], None]
 """``on_point(points so far, lr, loss, smoothed loss)``, called after each recorded point."""
@@ -141,6 +148,10 @@ class LRRangeTest(keras.callbacks.Callback):
         on_point: called as ``on_point(points, lr, loss, smoothed)`` after each recorded
             point (points so far, its LR, its own loss, the smoothed loss): for progress
             bars and live plots.
+        loss_key: record the loss a custom ``train_step`` reports under this key of its
+            logs (each batch's own value, de-averaged when a Mean metric reports it)
+            instead of the model's loss tracker. Without it lrfind finds the loss itself
+            (see "Custom train_step" in the README) and raises `CurveError` when it cannot.
     """
 
     def __init__(
@@ -158,6 +169,7 @@ class LRRangeTest(keras.callbacks.Callback):
         val_batches: int = DEFAULT_VAL_BATCHES,
         val_batch_size: int = DEFAULT_VAL_BATCH_SIZE,
         on_point: PointHook | None = None,
+        loss_key: str | None = None,
     ) -> None:
         super().__init__()
         check_lr_range(start_lr, end_lr)
@@ -179,6 +191,7 @@ class LRRangeTest(keras.callbacks.Callback):
         )
         self._val_loss_fn: Any = None
         self.on_point = on_point
+        self.loss_key = loss_key
         self.result: LRFinderResult | None = None
         self._state: ModelState | None = None
         self._reset()
@@ -200,6 +213,15 @@ class LRRangeTest(keras.callbacks.Callback):
         self._val_indices: list[int] = []
         self._val_losses: list[float] = []
         self._last_val_at = 0
+        self._weights: list[float] = []
+        self._source: str | None = None  # "tracker", "computed" or "logs", at batch 0
+        self._order: StepOrder | None = None
+        self._skipped = 0  # batches run before the first recorded one
+        self._epoch_start = 0
+        self._epoch_checked = False  # the epoch's reported loss checked against the record
+        self._logs_key = "loss"
+        self._loss_metric: Any = None  # "logs": the Mean metric that reports the loss
+        self._metric_state = (0.0, 0.0)  # its (total, count) after the last batch
 
     # Keras hooks -------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -213,8 +235,22 @@ class LRRangeTest(keras.callbacks.Callback):
         if self._tracker is not None:
             self._tracker.recording = True
 
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch_start = len(self._losses)
+        self._epoch_checked = False
+        if self._loss_metric is not None:
+            _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
+            self._metric_state = _mean_state(self._loss_metric)
+
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        stop = self._scan_new_points(logs)
+        if self._source is None and self._tracker is not None:
+            self._choose_source(logs or {})
+        if self._source == "logs":
+            stop = self._scan_logs(logs or {})
+        else:
+            stop = self._scan_new_points(logs)
+            if self._source == "tracker" and not self._epoch_checked:
+                self._check_reported_loss(logs or {})
         if self._val_cache is not None and self._losses and (
             len(self._losses) - self._last_val_at >= self.val_every
         ):
@@ -252,7 +288,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self.end_lr,
             max(2, self.num_steps // self._accumulation),
             mode=self.mode,
-            initial_step=int(ops.convert_to_numpy(lr_owner._iterations)),
+            initial_step=int(ops.convert_to_numpy(step_count(lr_owner))),
             batches_per_step=self._accumulation,
         )
         steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
@@ -267,16 +303,29 @@ class LRRangeTest(keras.callbacks.Callback):
 
     def _applied_learning_rate(self, lr_owner: Any) -> Callable[[], Any]:
         """() -> the LR the optimizer applies this step, read inside the train step."""
-        if keras.backend.backend() == "tensorflow":
-            return lambda: lr_owner.learning_rate
-        # JAX and torch update metric variables apart from the optimizer's state, so the
-        # tracker evaluates the ramp at its own batch count instead.
         ramp = self._ramp
         assert ramp is not None
+        if keras.backend.backend() == "tensorflow":
+            # The ramp at the optimizer's step count, read in the same step: a step skipped
+            # for overflow (mixed precision) does not advance it. A custom train_step may
+            # record its loss after the update, when the count has moved on (`StepOrder`).
+            import tensorflow as tf
 
+            eager = bool(getattr(self.model, "run_eagerly", False))
+            order = self._order = StepOrder(lambda: eager or tf.inside_function())
+            ramp.on_call = order.optimizer_asked
+
+            def applied() -> Any:
+                order.loss_recorded()
+                step = step_count(lr_owner)
+                return ramp.value(step - 1 if order.after_update else step)
+
+            return applied
+        # JAX and torch update metric variables apart from the optimizer's state, so the
+        # tracker evaluates the ramp at its own batch count instead.
         def learning_rate() -> Any:
             assert self._tracker is not None
-            return ramp(ramp.initial_step + self._tracker.batch_count.value)
+            return ramp.value(ramp.initial_step + self._tracker.batch_count.value)
 
         return learning_rate
 
@@ -287,21 +336,23 @@ class LRRangeTest(keras.callbacks.Callback):
         last = (logs or {}).get(LAST_BATCH_KEY)
         if last is not None:
             last = ops.convert_to_numpy(last)
-        if last is not None and int(last[0]) == len(self._losses) + 1:
-            lrs, losses = last[1:2], last[2:3]  # exactly one new batch: no variable read
+        seen = len(self._losses) + self._skipped
+        if last is not None and int(last[0]) == seen + 1:
+            # exactly one new batch: no variable read
+            lrs, losses, weights = last[1:2], last[2:3], last[3:4]
         else:
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
-            lrs, losses = self._tracker.recorded(since=len(self._losses))
-        for lr, loss in zip(lrs, losses, strict=True):
+            lrs, losses, weights = self._tracker.recorded(since=seen)
+        for lr, loss, weight in zip(lrs, losses, weights, strict=True):
             if len(self._losses) >= self.num_steps:
                 break
-            if self._record(float(lr), float(loss)):
+            if self._record(float(lr), float(loss), float(weight)):
                 return True
         if len(self._losses) >= self.num_steps:
             self._finished = True
         return self._finished
 
-    def _record(self, lr: float, loss: float) -> bool:
+    def _record(self, lr: float, loss: float, weight: float = 1.0) -> bool:
         """Add one point; True when it ends the run (NaN/Inf, or divergence)."""
         if not math.isfinite(loss):
             self._non_finite_lr = lr
@@ -311,6 +362,7 @@ class LRRangeTest(keras.callbacks.Callback):
         smoothed = self._ema.update(loss)
         self._lrs.append(lr)
         self._losses.append(loss)
+        self._weights.append(weight)
         self._smoothed.append(smoothed)
         self._best = min(self._best, smoothed)
         if self.on_point is not None:
@@ -320,6 +372,111 @@ class LRRangeTest(keras.callbacks.Callback):
             self._finished = True
             return True
         return False
+
+    # Where the loss comes from ------------------------------------------------------
+    def _choose_source(self, logs: dict[str, Any]) -> None:
+        """After the first batch: record from the tracker, ``compute_loss`` or the logs.
+
+        Keras's train step (and Keras 3's custom train_step pattern) hands the loss to
+        the loss tracker: record it there. A ``train_step`` that fed the tracker its
+        predictions (Keras 2's ``compiled_metrics`` idiom) computed its loss through
+        ``compute_loss``: record that from the next batch on. One that never touched the
+        tracker reports its loss in its logs: record that, de-averaged.
+        """
+        tracker, model = self._tracker, self.model
+        assert tracker is not None and self._patch is not None
+        if self.loss_key is not None:
+            self._start_logs_source(logs, self.loss_key)
+        elif tracker.misfed:
+            if not any(metric is tracker for metric in model.metrics):
+                raise self._abort(_misfed_message(model))
+            tracker.source = "computed"
+            if self._order is not None:  # the re-traced step records before its update
+                self._order.first = None
+            self._patch.record_compute_loss(tracker)
+            self._skipped = 1  # the first batch's loss was never handed to anything
+            tracker.batch_count.assign(1.0)
+            self._source = "computed"
+        elif tracker.scalar_updates == 0:
+            self._start_logs_source(logs, "loss")
+        else:
+            self._source = "tracker"
+
+    def _start_logs_source(self, logs: dict[str, Any], key: str) -> None:
+        model = self.model
+        if key not in logs or _as_float(logs[key]) is None:
+            shown = ", ".join(repr(k) for k in logs if k != LAST_BATCH_KEY) or "nothing"
+            raise self._abort(
+                f"the model's train_step reports no {key!r} in its logs (it reports "
+                f"{shown}) and never hands a loss to Keras's loss tracker, so lrfind cannot "
+                "tell which value is the training loss: pass loss_key= (--loss-key on the "
+                "command line) naming the logs entry that holds it, or update "
+                "self._loss_tracker / a metric named 'loss' with the loss in train_step."
+            )
+        if int(getattr(model, "steps_per_execution", 1) or 1) > 1:
+            raise self._abort(
+                f"the model's train_step reports its loss only through its logs ({key!r}), "
+                "which a callback sees once per execution: compile with "
+                "steps_per_execution=1 for the range test, so every batch has its point."
+            )
+        value = _as_float(logs[key])
+        means = [m for m in _flat_metrics(model) if isinstance(m, keras.metrics.Mean)]
+        named = [m for m in means if m.name == key and m is not self._tracker]
+        matching = [m for m in means if _close(_as_float(m.result()), value)]
+        self._loss_metric = (named or matching or [None])[0]
+        self._metric_state = (0.0, 0.0)  # fit reset the model's metrics as the epoch began
+        self._logs_key = key
+        self._source = "logs"
+
+    def _scan_logs(self, logs: dict[str, Any]) -> bool:
+        """Record this batch's point from the logs; True when the run should stop."""
+        if self._finished:
+            return True
+        value = _as_float(logs.get(self._logs_key))
+        weight = 1.0
+        if self._loss_metric is not None:  # a running mean: this batch's own value
+            _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
+            total, count = _mean_state(self._loss_metric)
+            weight = count - self._metric_state[1]
+            value = (total - self._metric_state[0]) / weight if weight > 0 else math.nan
+            self._metric_state = (total, count)
+        assert self._ramp is not None
+        lr = self._ramp.value_at(len(self._losses) + self._skipped)
+        if value is None or self._record(lr, value, weight):
+            return True
+        if len(self._losses) >= self.num_steps:
+            self._finished = True
+        return self._finished
+
+    def _check_reported_loss(self, logs: dict[str, Any]) -> None:
+        """The loss the train step reports must be the one recorded.
+
+        Checked once an epoch, at its first batch end: the reported loss is then the
+        tracker's mean over the batches of the epoch so far (or, for a train step that
+        reports each batch's loss itself, the last recorded one).
+        """
+        self._epoch_checked = True
+        reported = _as_float(logs.get("loss"))
+        if reported is None or not self._losses or not math.isfinite(reported):
+            return
+        assert self._tracker is not None
+        _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
+        recorded = self._tracker.running_mean()
+        if _close(reported, recorded) or _close(reported, self._losses[-1]):
+            return
+        raise self._abort(
+            f"the loss the model's train_step reports ({reported:.6g}) is not the loss it "
+            f"hands to Keras's loss tracker ({recorded:.6g}), so the curve would not be the "
+            "training loss. Pass loss_key= naming the logs entry that holds the training "
+            "loss, or have train_step update self._loss_tracker (or its metric named "
+            "'loss') with it."
+        )
+
+    def _abort(self, message: str) -> CurveError:
+        """Restore the model now (Keras calls no callback after a raise) and make the error."""
+        self.finish()
+        self.result = None
+        return CurveError(message)
 
     def _diverged(self, smoothed: float) -> bool:
         if self.stop_factor is None or len(self._losses) < 2:
@@ -373,6 +530,12 @@ class LRRangeTest(keras.callbacks.Callback):
             settings.update(val_every=self.val_every, val_batches=self.val_batches)
         if self._stop_reason == "non_finite" and self._non_finite_lr is not None:
             settings["non_finite_lr"] = self._non_finite_lr
+        if self._source not in (None, "tracker"):
+            settings["loss_source"] = (
+                f"logs[{self._logs_key!r}]" if self._source == "logs" else "compute_loss"
+            )
+        if self._skipped:
+            settings["unrecorded_batches"] = self._skipped
         keep = val_indices < len(losses)
         validated = self._val_cache is not None
         return LRFinderResult(
@@ -408,3 +571,50 @@ def _make_loss_fn(model: keras.Model) -> Any:
 
         return tf.function(loss_fn, reduce_retracing=True)
     return loss_fn
+
+
+class CurveError(ValueError):
+    """The run cannot give a curve of the training loss; the message says why and the fix.
+
+    The model has been restored when this is raised.
+    """
+
+
+def _misfed_message(model: keras.Model) -> str:
+    return (
+        f"{type(model).__name__}.train_step updates the loss tracker with the model's "
+        "predictions, not the loss (Keras 3's shim for the Keras 2 idiom "
+        "self.compiled_metrics.update_state(y, y_pred) feeds y_pred to every Mean metric), "
+        "so neither lrfind nor fit's logs['loss'] see the training loss. Update the "
+        "metrics as Keras 3 does: loss = self.compute_loss(x, y, y_pred), then "
+        "`for m in self.metrics: m.update_state(loss) if m.name == 'loss' else "
+        "m.update_state(y, y_pred)`."
+    )
+
+
+def _flat_metrics(model: keras.Model) -> list[Any]:
+    """The model's metrics, with those inside Keras's compile-metrics container."""
+    found = []
+    for metric in model.metrics:
+        found.append(metric)
+        found.extend(getattr(metric, "metrics", []) or [])
+    return found
+
+
+def _mean_state(metric: Any) -> tuple[float, float]:
+    return (float(ops.convert_to_numpy(metric.total)), float(ops.convert_to_numpy(metric.count)))
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        array = np.asarray(ops.convert_to_numpy(value), dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return float(array) if array.size == 1 else None
+
+
+def _close(a: float | None, b: float | None) -> bool:
+    """Equal to float32 rounding (a mean accumulated in float32 over many batches)."""
+    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
+        return False
+    return abs(a - b) <= 1e-4 * max(abs(a), abs(b)) + 1e-7

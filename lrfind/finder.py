@@ -33,6 +33,7 @@ from lrfind._defaults import (
     DEFAULT_VAL_EVERY,
     MIN_STEPS,
     RAMP_MODES,
+    RUN_STEPS_PER_EXECUTION,
     check_compiled,
     check_lr_range,
     check_run_length,
@@ -46,7 +47,7 @@ from lrfind.batches import (
     count_batches,
     prepare_fit_data,
 )
-from lrfind.callback import LRRangeTest
+from lrfind.callback import CurveError, LRRangeTest
 from lrfind.ramp import LRRamp
 from lrfind.result import LRFinderResult
 from lrfind.state import ModelState, is_chief
@@ -59,6 +60,7 @@ __all__ = [
     "LAST_BATCH_KEY",
     "MIN_STEPS",
     "RAMP_MODES",
+    "CurveError",
     "LRFinder",
     "LRRamp",
     "LRRangeTest",
@@ -120,6 +122,7 @@ class LRFinder:
         val_every: int = DEFAULT_VAL_EVERY,
         val_batches: int = DEFAULT_VAL_BATCHES,
         on_point: Callable[[int, float, float, float], None] | None = None,
+        loss_key: str | None = None,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
 
@@ -144,11 +147,16 @@ class LRFinder:
                 shuffled array data is then batched by `SeededBatches`); the global random
                 state is put back afterwards.
             verbose: passed to ``model.fit``.
-            callbacks: more callbacks for the run's ``model.fit``.
+            callbacks: more callbacks for the run's ``model.fit``. Without them (and without
+                ``validation_data``), Keras's own train step runs
+                `RUN_STEPS_PER_EXECUTION` batches per execution, which records the same
+                curve faster; with them, one, so their batch hooks see every batch.
             validation_data, val_every, val_batches: also record the loss of a fixed,
                 cached validation subset every ``val_every`` batches (see `LRRangeTest`);
                 it is in ``result.val_losses`` and ``result.validation_suggestion``.
             on_point: called after each recorded point (see `LRRangeTest`).
+            loss_key: for a custom ``train_step``, the logs entry that holds the training
+                loss (see `LRRangeTest`); by default lrfind finds it.
 
         Returns:
             The `LRFinderResult`; also kept as ``self.result``.
@@ -167,6 +175,9 @@ class LRFinder:
         )
 
         state = ModelState.capture(model)
+        model.steps_per_execution = run_steps_per_execution(
+            model, plain=not callbacks and validation_data is None
+        )
         test = LRRangeTest(
             start_lr,
             end_lr,
@@ -180,6 +191,7 @@ class LRFinder:
             val_batches=val_batches,
             val_batch_size=batch_size or DEFAULT_BATCH_SIZE,
             on_point=on_point,
+            loss_key=loss_key,
         )
         try:
             if seed is not None:
@@ -201,3 +213,25 @@ class LRFinder:
         self.result = test.result
         assert self.result is not None
         return self.result
+
+
+def run_steps_per_execution(model: keras.Model, *, plain: bool) -> int:
+    """Batches per execution for the run: `RUN_STEPS_PER_EXECUTION` where that changes
+    nothing but the speed, else the model's own setting.
+
+    Only Keras's own train step hands every batch's loss to the tracker inside a multi-step
+    execution (a custom ``train_step`` may report its loss only through its logs); the
+    torch backend and eager runs take one step per execution. ``plain`` is False when the
+    run has the user's callbacks (their batch hooks keep their meaning) or a validation
+    subset (evaluated on its own batch schedule).
+    """
+    own = int(getattr(model, "steps_per_execution", 1) or 1)
+    if (
+        not plain
+        or own != 1
+        or keras.backend.backend() == "torch"
+        or getattr(model, "run_eagerly", False)
+        or type(model).train_step is not keras.Model.train_step
+    ):
+        return own
+    return RUN_STEPS_PER_EXECUTION

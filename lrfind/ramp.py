@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 from keras import ops
 
 from lrfind._defaults import DEFAULT_MODE, check_lr_range, check_mode
@@ -63,8 +64,16 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
         self.mode = mode
         self.initial_step = int(initial_step)
         self.batches_per_step = int(batches_per_step)
+        self.on_call: Any = None
+        """Called (in Python, as a step is traced) each time the optimizer asks for the LR."""
 
     def __call__(self, step: Any) -> Any:
+        if self.on_call is not None:
+            self.on_call()
+        return self.value(step)
+
+    def value(self, step: Any) -> Any:
+        """The ramp at optimizer step ``step`` (what ``__call__`` returns, without the hook)."""
         step = ops.cast(step, "float32") - float(self.initial_step)
         if self.batches_per_step > 1:
             step = ops.floor(step / float(self.batches_per_step))
@@ -72,6 +81,19 @@ class LRRamp(keras.optimizers.schedules.LearningRateSchedule):
         if self.mode == "linear":
             return self.start_lr + (self.end_lr - self.start_lr) * t
         return self.start_lr * ops.exp(math.log(self.end_lr / self.start_lr) * t)
+
+    def value_at(self, batch: int) -> float:
+        """The LR of the run's ``batch``-th batch (0-based), computed in NumPy float32.
+
+        >>> round(LRRamp(1e-4, 1.0, num_steps=5).value_at(2), 8)
+        0.01
+        """
+        step = batch // self.batches_per_step
+        t = np.float32(min(max(step, 0), self.num_steps - 1) / (self.num_steps - 1))
+        if self.mode == "linear":
+            return float(np.float32(self.start_lr + (self.end_lr - self.start_lr) * t))
+        rate = np.float32(math.log(self.end_lr / self.start_lr))
+        return float(np.float32(self.start_lr) * np.exp(rate * t, dtype=np.float32))
 
     def get_config(self) -> dict[str, Any]:
         return {

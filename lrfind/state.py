@@ -24,6 +24,12 @@ def inner_optimizer(optimizer: Any) -> Any:
     return getattr(optimizer, "inner_optimizer", optimizer)
 
 
+def step_count(optimizer: Any) -> Any:
+    """The optimizer's count of batches (``_iterations``; its public ``iterations`` counts
+    applied updates under gradient accumulation). `LRRamp` is a schedule of this count."""
+    return inner_optimizer(optimizer)._iterations
+
+
 @contextmanager
 def strategy_scope(model: keras.Model) -> Iterator[None]:
     """The model's tf.distribute scope on TensorFlow; nothing on other backends."""
@@ -58,6 +64,7 @@ class KerasPatch:
 
     def __init__(self, model: keras.Model) -> None:
         self.model = model
+        self.compute_loss_recorded = False
         self.lr_owner = inner_optimizer(model.optimizer)
         self.learning_rate = self.lr_owner._learning_rate
         self.loss_tracker = getattr(model, "_loss_tracker", None)
@@ -69,7 +76,30 @@ class KerasPatch:
         object.__setattr__(self.model, "_loss_tracker", loss_tracker)
         self.model.make_train_function(force=True)
 
+    def record_compute_loss(self, tracker: Any) -> None:
+        """Record what the model's ``compute_loss`` returns, and re-trace the train step.
+
+        For a ``train_step`` that never hands its loss to the loss tracker (Keras 2's
+        ``self.compiled_loss(y, y_pred)`` goes through ``compute_loss``): the loss is
+        unscaled for distribution as Keras's own train step does before its tracker.
+        """
+        from keras.src.losses.loss import unscale_loss_for_distribution
+
+        original = self.model.compute_loss
+
+        def compute_loss(*args: Any, **kwargs: Any) -> Any:
+            loss = original(*args, **kwargs)
+            tracker.record(unscale_loss_for_distribution(loss), 1.0)
+            return loss
+
+        object.__setattr__(self.model, "compute_loss", compute_loss)
+        self.compute_loss_recorded = True
+        self.model.make_train_function(force=True)
+
     def undo(self) -> None:
+        if self.compute_loss_recorded:
+            object.__delattr__(self.model, "compute_loss")
+            self.compute_loss_recorded = False
         object.__setattr__(self.lr_owner, "_learning_rate", self.learning_rate)
         object.__setattr__(self.model, "_loss_tracker", self.loss_tracker)
         self.model.train_function = self.train_function
@@ -82,9 +112,9 @@ class ModelState:
     Covers all model variables (trainable, non-trainable such as BatchNorm statistics,
     and the layers' random-seed states), every optimizer variable (iterations, slots,
     learning rate), the metric variables, the optimizer's learning-rate object (a
-    variable or a schedule), the loss tracker, ``stop_training``, ``history``, the compiled
-    train and test functions, and the global random state (Keras's global seed generator,
-    NumPy's, Python's and, on the torch backend, torch's).
+    variable or a schedule), the loss tracker, ``steps_per_execution``, ``stop_training``,
+    ``history``, the compiled train and test functions, and the global random state
+    (Keras's global seed generator, NumPy's, Python's and, on the torch backend, torch's).
 
     Example:
 
@@ -106,6 +136,7 @@ class ModelState:
         ]
         self.values = [np.array(ops.convert_to_numpy(v), copy=True) for v in self.variables]
         self.attributes = KerasPatch(model)
+        self.steps_per_execution = model.steps_per_execution
         self.stop_training = model.stop_training
         self.history = getattr(model, "history", None)
         self.rng = _capture_global_rng()
@@ -118,6 +149,7 @@ class ModelState:
         """Put everything back. Safe to call more than once."""
         model = self.model
         self.attributes.undo()
+        model.steps_per_execution = self.steps_per_execution
         for variable, value in zip(self.variables, self.values, strict=True):
             variable.assign(value)
         model.stop_training = self.stop_training

@@ -8,6 +8,7 @@ loss and the LR the optimizer applied into variables the callback reads.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -16,18 +17,26 @@ import numpy as np
 from keras import ops
 
 LAST_BATCH_KEY = "lrfind_last_batch"
-"""Key of the tracker's entry in the logs during a run: [batch count, lr, loss]."""
+"""Key of the tracker's entry in the logs during a run: [batch count, lr, loss, weight]."""
 
 
 class BatchLossTracker(keras.metrics.Mean):
     """Keras's loss tracker (a running mean) that also keeps every batch's own loss.
 
-    Stands in for ``model._loss_tracker`` during a run. The train step calls
+    Stands in for ``model._loss_tracker`` during a run. Keras's train step calls
     ``update_state(batch_loss, sample_weight=batch_size)`` once per batch, inside the
     compiled function, so the buffer holds one exact value per batch whatever
     ``steps_per_execution`` is. Resetting (Keras does so each epoch) clears only the mean.
     Under ``tf.distribute`` each replica writes its own (unscaled) loss and reads average
     them: the recorded value is the global batch loss.
+
+    A custom ``train_step`` may feed it something else. `scalar_updates` counts the
+    scalar updates seen (at trace time, or each eager call) and `misfed` is set when it is
+    given a non-scalar, which is not a loss: Keras 3's shim for the Keras 2 idiom
+    ``self.compiled_metrics.update_state(y, y_pred)`` feeds ``y_pred`` to every Mean
+    metric. With ``source = "computed"`` it records what `record` is given instead (the
+    loss returned by the model's ``compute_loss``) and keeps only the running mean from
+    ``update_state``.
     """
 
     def __init__(
@@ -41,22 +50,22 @@ class BatchLossTracker(keras.metrics.Mean):
         # graph ops a step cheaper.
         self.buffered = bool(buffered)
         if self.buffered:
-            self.batch_losses = self.add_variable(
-                shape=(self.capacity,), initializer="zeros", dtype="float32",
-                name="batch_losses", aggregation="mean"
-            )
-            self.batch_lrs = self.add_variable(
-                shape=(self.capacity,), initializer="zeros", dtype="float32", name="batch_lrs",
-                aggregation="mean"
+            self.batch_losses, self.batch_lrs, self.batch_weights = (
+                self.add_variable(shape=(self.capacity,), initializer="zeros",
+                                  dtype="float32", name=variable, aggregation="mean")
+                for variable in ("batch_losses", "batch_lrs", "batch_weights")
             )
         self.batch_count = self.add_variable(
             shape=(), initializer="zeros", dtype="float32", name="batch_count",
             aggregation="mean"
         )
         self.last_batch = self.add_variable(
-            shape=(3,), initializer="zeros", dtype="float32", name="last_batch",
+            shape=(4,), initializer="zeros", dtype="float32", name="last_batch",
             aggregation="mean"
-        )  # [batches so far, lr, loss]: what the callback reads after each step
+        )  # [batches so far, lr, loss, weight]: what the callback reads after each step
+        self.scalar_updates = 0
+        self.misfed = False
+        self.source = "tracker"
 
     recording = True
     """False while the model evaluates (validation during fit): Keras's test step updates
@@ -67,7 +76,19 @@ class BatchLossTracker(keras.metrics.Mean):
         super().update_state(values, sample_weight=sample_weight)
         if not self.recording:
             return
-        batch_loss = ops.mean(ops.cast(values, "float32"))
+        if not all(dim == 1 for dim in ops.shape(values)):
+            self.misfed = True  # predictions or per-sample values: not the batch's loss
+            return
+        self.scalar_updates += 1
+        if self.source == "tracker":
+            self.record(values, 1.0 if sample_weight is None else sample_weight)
+
+    def record(self, loss: Any, weight: Any) -> None:
+        """Write one batch's loss (and its weight, the batch size) with the applied LR."""
+        if not self.recording:
+            return
+        batch_loss = ops.mean(ops.cast(loss, "float32"))
+        weight = ops.mean(ops.cast(weight, "float32"))
         # Read everything first: on TensorFlow `.value` is the variable itself, so a read
         # after an assign would see the new value.
         index = ops.convert_to_tensor(self.batch_count.value)
@@ -75,10 +96,12 @@ class BatchLossTracker(keras.metrics.Mean):
         learning_rate = ops.cast(self._learning_rate(), "float32")
         if self.buffered:
             slot = ops.arange(self.capacity, dtype="float32") == index
-            self.batch_losses.assign(ops.where(slot, batch_loss, self.batch_losses.value))
-            self.batch_lrs.assign(ops.where(slot, learning_rate, self.batch_lrs.value))
+            for buffer, value in ((self.batch_losses, batch_loss),
+                                  (self.batch_lrs, learning_rate),
+                                  (self.batch_weights, weight)):
+                buffer.assign(ops.where(slot, value, buffer.value))
         self.batch_count.assign(count)
-        self.last_batch.assign(ops.stack([count, learning_rate, batch_loss]))
+        self.last_batch.assign(ops.stack([count, learning_rate, batch_loss, weight]))
 
     def result(self) -> dict[str, Any]:
         # The extra entries reach the callback in the logs Keras already hands over,
@@ -93,24 +116,61 @@ class BatchLossTracker(keras.metrics.Mean):
         for variable in (self.total, self.count):
             variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
-    def recorded(self, since: int) -> tuple[np.ndarray, np.ndarray]:
-        """(learning rates, losses) of the batches recorded after the first `since`."""
+    def running_mean(self) -> float:
+        """The mean the tracker reports as the loss (over the epoch so far)."""
+        count = float(ops.convert_to_numpy(self.count))
+        return float(ops.convert_to_numpy(self.total)) / count if count else math.nan
+
+    def recorded(self, since: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(learning rates, losses, weights) of the batches recorded after the first `since`."""
         if not self.buffered:
-            count, lr, loss = ops.convert_to_numpy(self.last_batch)
+            count, lr, loss, weight = ops.convert_to_numpy(self.last_batch)
             if int(count) == since + 1:
-                return np.array([lr]), np.array([loss])
+                return np.array([lr]), np.array([loss]), np.array([weight])
             if int(count) > since + 1:  # cannot happen when every batch's logs are seen
                 warnings.warn(
                     f"lrfind missed the losses of batches {since + 1}..{int(count)}; the "
                     "curve ends before them.",
                     stacklevel=2,
                 )
-            return np.array([]), np.array([])
+            return np.array([]), np.array([]), np.array([])
         count = min(int(ops.convert_to_numpy(self.batch_count)), self.capacity)
         return (
             ops.convert_to_numpy(self.batch_lrs)[since:count],
             ops.convert_to_numpy(self.batch_losses)[since:count],
+            ops.convert_to_numpy(self.batch_weights)[since:count],
         )
+
+
+class StepOrder:
+    """Whether a train step hands its loss to the tracker before or after the update.
+
+    Keras's own train step updates the loss tracker before the optimizer applies the
+    gradients; many custom train steps update their metrics after it, when the
+    optimizer's step count (and so the ramp) has already moved on. The first of the two
+    events seen as the train step runs (or is traced) tells which; the LR of the batch
+    is then the ramp at the step count, or at the step count less one.
+
+    >>> order = StepOrder(); order.optimizer_asked(); order.loss_recorded()
+    >>> order.after_update
+    True
+    """
+
+    def __init__(self, counts: Any = None) -> None:
+        self.first: str | None = None
+        self._counts = counts or (lambda: True)  # () -> whether an LR request is the step's
+
+    def optimizer_asked(self) -> None:
+        if self.first is None and self._counts():
+            self.first = "update"
+
+    def loss_recorded(self) -> None:
+        if self.first is None:
+            self.first = "loss"
+
+    @property
+    def after_update(self) -> bool:
+        return self.first == "update"
 
 
 def needs_buffer(model: keras.Model, steps_per_execution: int) -> bool:

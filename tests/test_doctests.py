@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import doctest
 import importlib
+from pathlib import Path
 
 import pytest
 
-MODULES = ["lrfind.analysis", "lrfind.finder", "lrfind.plotting", "lrfind.result",
-           "lrfind.schedules", "lrfind.cli_inputs", "lrfind.cli_console", "lrfind.cli_report"]
+PACKAGE = Path(__file__).resolve().parents[1] / "lrfind"
+MODULES = sorted(f"lrfind.{path.stem}" for path in PACKAGE.glob("*.py")
+                 if path.stem not in ("__init__", "__main__"))
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -655,13 +655,72 @@ def test_memmap_batches_read_the_right_rows(tmp_path) -> None:
 def test_one_step_per_execution_reads_no_variable_per_batch(data, monkeypatch) -> None:
     # The fast path: each batch's point arrives in the logs Keras already converts; reading
     # the tracker's variables every batch cost ~0.6 ms a step (a regression seen once).
-    import lrfind.finder as finder_module
+    import lrfind.tracker as tracker_module
 
     reads = []
-    original = finder_module._BatchLossTracker.recorded
-    monkeypatch.setattr(finder_module._BatchLossTracker, "recorded",
-                        lambda self: reads.append(1) or original(self))
+    original = tracker_module.BatchLossTracker.recorded
+    monkeypatch.setattr(tracker_module.BatchLossTracker, "recorded",
+                        lambda self, since: reads.append(1) or original(self, since))
     x, y = data
-    result = LRFinder(mlp()).find(x, y, 1e-4, 1e-2, 32, steps=30, stop_factor=None)
-    assert len(result) == 30
-    assert len(reads) <= 1  # once at the end, when finishing
+    test = LRRangeTest(1e-4, 1e-2, num_steps=30, stop_factor=None)
+    mlp().fit(x, y, batch_size=32, epochs=4, callbacks=[test], verbose=0)
+    assert len(test.result) == 30
+    if TENSORFLOW:  # JAX and torch read the tracker's buffer
+        assert not reads
+
+
+# ------------------------------------------------------- several steps per execution
+SEVERAL_STEPS = pytest.mark.skipif(keras.backend.backend() == "torch",
+                                   reason="torch takes one step per execution")
+
+
+@SEVERAL_STEPS
+def test_find_runs_several_steps_per_execution_and_records_the_same_curve(data) -> None:
+    from lrfind._defaults import RUN_STEPS_PER_EXECUTION
+
+    x, y = data
+    seen = []
+
+    class Executions(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(self.model.steps_per_execution)
+
+    fast_model, slow_model = mlp(seed=1), mlp(seed=1)
+    fast = LRFinder(fast_model).find(x, y, 1e-5, 1.0, 32, steps=50, shuffle=False,
+                                     stop_factor=None, on_point=lambda *a: None)
+    # with a callback of the user's, one step per execution: the reference curve
+    slow = LRFinder(slow_model).find(x, y, 1e-5, 1.0, 32, steps=50, shuffle=False,
+                                     stop_factor=None, callbacks=[Executions()])
+    assert set(seen) == {1} and RUN_STEPS_PER_EXECUTION > 1
+    np.testing.assert_array_equal(fast.lrs, slow.lrs)
+    np.testing.assert_allclose(fast.losses, slow.losses, rtol=1e-6)
+    assert fast_model.steps_per_execution == 1 and fast_model.train_function is None
+
+
+@SEVERAL_STEPS
+def test_the_stop_comes_within_one_execution_of_the_divergence() -> None:
+    from lrfind._defaults import RUN_STEPS_PER_EXECUTION
+
+    x, y = regression_data(2048)
+    model = linear_model()
+    stops = []
+    result = LRFinder(model).find(x, y, 1e-4, 1e4, 16, steps=400, shuffle=False,
+                                  on_point=lambda n, lr, loss, s: stops.append(n))
+    assert result.stop_reason in {"diverged", "non_finite"} and len(result) < 400
+    # the execution that saw the stop ran at most RUN_STEPS_PER_EXECUTION - 1 batches more,
+    # and they are not in the result
+    ran = len(result) + (1 if result.stop_reason == "non_finite" else 0)
+    assert ran <= stops[-1] + 1 <= len(result) + 1
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0  # restored
+    assert RUN_STEPS_PER_EXECUTION > 1
+
+
+@SEVERAL_STEPS
+def test_the_users_steps_per_execution_and_train_function_are_put_back(data) -> None:
+    x, y = data
+    model = mlp(steps_per_execution=4)
+    model.fit(x, y, epochs=1, verbose=0)
+    train_function = model.train_function
+    result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=24, stop_factor=None)
+    assert len(result) == 24
+    assert model.steps_per_execution == 4 and model.train_function is train_function
