@@ -2,7 +2,7 @@
 
 For every task, take the range test (of `suggestion_quality.DEFAULT_STEPS` batches) whose
 suggested LR is the median of the five finder seeds, and train with the task's budget and
-the grid's seeds:
+the task's training seeds (those of the grid):
 
 * one-cycle: `lrfind.schedules.OneCycleLR` peaking at ``max_lr``, starting at ``min_lr``
   (``div_factor = max_lr / min_lr``), 30 % warm-up, cosine anneal;
@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from benchmarks.grid import SEEDS, Cache, task_truth
+from benchmarks.grid import Cache, task_truth
 from benchmarks.suggestion_quality import (
     DEFAULT_STEPS,
     FINDER_SEEDS,
@@ -75,10 +75,10 @@ def main(argv: list[str] | None = None) -> None:
         s = median_suggestion(curves, task)
         regrets = {}
         for name, schedule in schedules(task, s).items():
-            losses = [cache.get(task, "schedules", name, seed) for seed in SEEDS]
+            losses = [cache.get(task, "schedules", name, seed) for seed in task.seeds]
             if any(v is None for v in losses):
                 runner = TaskRunner(task, schedule=schedule)
-                for i, seed in enumerate(SEEDS):
+                for i, seed in enumerate(task.seeds):
                     if losses[i] is None:
                         losses[i] = runner.train(None, seed)
                         cache.put(task, "schedules", name, seed, losses[i])

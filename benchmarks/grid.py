@@ -1,8 +1,9 @@
 """Brute-force ground truth: train each task at a log-spaced grid of constant learning rates.
 
 Protocol: LRs 10**(k/4) (a quarter-decade step) from 1e-5 to 10, extended by
-quarter decades while the best LR sits on an edge; seeds 0 to 4; the task's fixed epoch
-budget. The best LR minimises the median final validation loss over the seeds; the good band
+quarter decades while the best LR sits on an edge; the task's own training seeds
+(`tasks.Task.seeds`: 0 to 4 for the first 21 tasks, 0 to 2 for later ones); the task's fixed
+epoch budget. The best LR minimises the median final validation loss over the seeds; the good band
 is every LR whose median is within 10 % of that best, reading the median between grid points
 by linear interpolation in log(LR) (the contiguous interval around the best).
 
@@ -11,7 +12,7 @@ Every training run is cached in ``grid_truth.json`` under the task's definition 
 and is recomputed, unchanged tasks are read back. Runs at the suggested learning rates
 (`suggestion_quality.py`) are cached in the same file, per task, under ``"extra"``.
 
-    python -m benchmarks.grid            # fill the grid for every task (~15 min, 1 core)
+    python -m benchmarks.grid            # fill the grid for every task (hours, 1 core)
     python -m benchmarks.grid digits_cnn_sgd
 """
 
@@ -34,7 +35,6 @@ import numpy as np
 from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task
 
 GRID_JSON = Path(__file__).resolve().parent / "grid_truth.json"
-SEEDS = (0, 1, 2, 3, 4)
 GRID_STEP_DECADES = 0.25
 GRID_RANGE = (-5.0, 1.0)  # log10 of the first and last grid LR
 GRID_LIMITS = (-8.0, 2.0)  # how far the grid may be extended to bring the best inside
@@ -123,7 +123,8 @@ def protocol() -> dict:
     return {
         "grid": f"10**(k/4), 1e{GRID_RANGE[0]:+.0f}..1e{GRID_RANGE[1]:+.0f}, extended while "
         "the best is on an edge",
-        "seeds": list(SEEDS),
+        "seeds": "each task's own (tasks.Task.seeds): 0-4 for the first 21 tasks, 0-2 "
+        "for later ones",
         "metric": "final validation loss after the task's epoch budget (inf if non-finite)",
         "best": "grid LR with the lowest median over seeds",
         "band": f"contiguous LR interval around the best whose median, interpolated "
@@ -185,18 +186,22 @@ def truth_from_runs(runs: dict[str, dict[str, float | str]]) -> Truth:
 
 
 def task_truth(cache: Cache, task: Task) -> Truth:
-    return truth_from_runs(complete_runs(cache.entry(task)["grid"]))
+    return truth_from_runs(complete_runs(cache.entry(task)["grid"], task.seeds))
 
 
-def complete_runs(section: dict) -> dict:
-    return {lr: seeds for lr, seeds in section.items() if all(str(s) in seeds for s in SEEDS)}
+def complete_runs(section: dict, seeds: tuple[int, ...]) -> dict:
+    """The LRs run with every one of ``seeds``, with those seeds' losses only."""
+    return {
+        lr: {str(s): runs[str(s)] for s in seeds}
+        for lr, runs in section.items() if all(str(s) in runs for s in seeds)
+    }
 
 
 # ---------------------------------------------------------------------------- computing
-def train_cached(cache: Cache, runner, section: str, lr: float, seeds=SEEDS) -> list[float]:
-    """Final validation losses at ``lr`` for ``seeds``, training only what is missing."""
+def train_cached(cache: Cache, runner, section: str, lr: float) -> list[float]:
+    """Final validation losses at ``lr`` for the task's seeds, training only what is missing."""
     losses = []
-    for seed in seeds:
+    for seed in runner.task.seeds:
         value = cache.get(runner.task, section, lr, seed)
         if value is None:
             value = runner.train(float(lr_key(lr)), seed)
@@ -214,7 +219,7 @@ def fill_grid(cache: Cache, task: Task, log=print) -> Truth:
     lo, hi = GRID_RANGE
     while True:
         for lr in grid_lrs(lo, hi):
-            if all(cache.get(task, "grid", lr, s) is not None for s in SEEDS):
+            if all(cache.get(task, "grid", lr, s) is not None for s in task.seeds):
                 continue
             runner = runner or TaskRunner(task)
             t0 = time.perf_counter()

@@ -5,8 +5,10 @@ Every candidate reads the named points of `lrfind.analysis` off the same recorde
 brute-force grid (regret read off the grid, linear in log(LR)). Each family has one free
 offset ``c`` (decades), chosen by the geometric-mean regret over the tasks, taking the worst
 of ``c`` and ``c +- 0.125`` so that a choice sitting next to a cliff is not rewarded. The
-"left out" columns choose ``c`` without the task they score (leave-one-task-out): the
-estimate of how the family does on a task it has never seen.
+"left out" columns choose ``c`` without the task they score (leave-one-task-out), or with
+``--leave-out family`` without every task of the scored task's family (`tasks.FAMILIES`;
+leave-one-family-out): the estimate of how the family does on a task, or a kind of
+architecture, it has never seen.
 
 Families: ``steepest``, ``minimum``, ``divergence``, ``knee q`` (the LR where the loss has
 come a fraction q of the way down), knees capped half a decade below divergence, geometric
@@ -102,13 +104,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, nargs="*", default=[800])
     parser.add_argument("--window", type=float, default=1.0, help="smoothing window, decades")
     parser.add_argument("--group", default="dev")
+    parser.add_argument("--tasks", nargs="*", help="only these tasks of the group")
+    parser.add_argument("--leave-out", choices=("task", "family"), default="task",
+                        help="what the left-out columns leave out of the calibration")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     out: list[str] = []
     cache, curves = Cache(), CurveCache()
-    tasks = [t for t in TASKS if t.group == args.group]
+    tasks = [t for t in TASKS if t.group == args.group and (not args.tasks or t.name in args.tasks)]
     truths = {t.name: task_truth(cache, t) for t in tasks}
     names = [t.name for t in tasks]
+    family = {t.name: t.family for t in tasks}
     for steps in args.steps:
         feats = {}
         for t in tasks:
@@ -116,7 +122,8 @@ def main(argv: list[str] | None = None) -> None:
                 features(*curves.get(t, steps, seed)[:2], args.window) for seed in FINDER_SEEDS
             ]
         table = [
-            f"\n{steps} batches, window {args.window} decades, {len(tasks)} {args.group} tasks\n",
+            f"\n{steps} batches, window {args.window} decades, {len(tasks)} {args.group} tasks"
+            + (", left out one family at a time" if args.leave_out == "family" else "") + "\n",
             "| rule | offset c | median regret | geometric mean | worst | hits | median spread "
             "| worst spread | left out: median | left out: geometric mean | left out: worst |",
             "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -127,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
             per, hits, spreads = scores(rule, c, feats, truths, names)
             left_out = []
             for task in names:
-                rest = [n for n in names if n != task]
+                rest = [n for n in names if n != task
+                        and (args.leave_out == "task" or family[n] != family[task])]
                 c_rest = robust_offset(rule, feats, truths, rest)
                 left_out.append(scores(rule, c_rest, feats, truths, [task])[0][task])
             regrets = list(per.values())

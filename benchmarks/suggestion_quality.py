@@ -2,13 +2,14 @@
 
 For every task in `tasks.TASKS`:
 
-1. Ground truth (`grid.py`): constant-LR training over a quarter-decade grid, 5 seeds, the
-   task's epoch budget; best LR, and the band of LRs within 10 % of the best validation loss.
+1. Ground truth (`grid.py`): constant-LR training over a quarter-decade grid, the task's
+   training seeds (5 or 3, `tasks.Task.seeds`), the task's epoch budget; best LR, and the
+   band of LRs within 10 % of the best validation loss.
 2. Five range tests (finder seeds 100-104) with lrfind's `LRFinder` (1e-10 to 10, the
    task's batch size) of ``--steps`` batches, and of each length in ``--lengths``.
 3. Every rule reads the same recorded curves: lrfind's `suggest`, and the peers' published
    rules (`peers.py`, each with its own library's smoothing); "Keras default" keeps the
-   optimizer's default LR (1e-3; SGD 0.01) as a baseline.
+   optimizer's default LR (1e-3; SGD 0.01; `tasks.keras_default_lr`) as a baseline.
 4. Regret = median validation loss at the suggested LR / the grid's best, with the grid's
    seeds and budget; hit = the LR lies in the band. By default lrfind's, fastai
    ``minimum``/10's (the best peer here) and the Keras default's regrets come from training
@@ -16,8 +17,9 @@ For every task in `tasks.TASKS`:
    log(LR)); ``--train all`` trains them all, ``--train`` with no names none. The length
    study always reads the grid. A refusal (no LR) is scored as the Keras default LR.
 
-Tasks are in two groups: "dev" (lrfind's rule was chosen on them, `rule_search.py`) and
-"validation" (added after the rule was frozen, to check that it carries over).
+Tasks are in two groups: "dev" (rules are chosen on them, `rule_search.py`; lrfind's current
+rule on the first 15) and "validation" (added after the current rule was frozen, to check
+that it carries over); each has a family (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
 definition); recorded curves in ``$LRFIND_BENCH_CACHE`` (default ``~/.cache/lrfind-bench``),
@@ -45,9 +47,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from benchmarks.grid import SEEDS, Cache, Truth, fill_grid, lr_key, train_cached
+from benchmarks.grid import Cache, Truth, fill_grid, lr_key, train_cached
 from benchmarks.peers import PEER_RULES
-from benchmarks.tasks import TASKS, Task
+from benchmarks.tasks import TASKS, Task, keras_default_lr
 from benchmarks.training import recorder_hash
 from lrfind.analysis import suggest
 
@@ -59,7 +61,6 @@ FINDER_SEEDS = (100, 101, 102, 103, 104)
 DEFAULT_STEPS = 800
 """The finder length this benchmark recommends (see the length study in README.md)."""
 LENGTHS = (100, 200, 400, 800)
-KERAS_DEFAULT_LR = {"adam": 1e-3, "adamw": 1e-3, "rmsprop": 1e-3, "sgd": 1e-2}
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
 """Rules trained at by default: lrfind, the best peer on these curves, the baseline."""
 Rule = Callable[[np.ndarray, np.ndarray, int], "float | None"]
@@ -173,7 +174,7 @@ class Scored:
 
 
 def score(task: Task, truth: Truth, lrs: list[float | None], measure, trained: bool) -> Scored:
-    fallback = KERAS_DEFAULT_LR[task.optimizer]
+    fallback = keras_default_lr(task)
     result = Scored(lrs, trained=trained)
     for lr in lrs:
         result.regrets.append(measure(fallback if lr is None else lr))
@@ -190,7 +191,7 @@ class Trainer:
 
     def __call__(self, lr: float) -> float:
         lr = float(lr_key(lr))
-        losses = [self.cache.get(self.task, "extra", lr, s) for s in SEEDS]
+        losses = [self.cache.get(self.task, "extra", lr, s) for s in self.task.seeds]
         if any(v is None for v in losses):
             if self._runner is None:
                 from benchmarks.training import TaskRunner
@@ -214,7 +215,8 @@ def evaluate(args: argparse.Namespace) -> dict:
         truth = fill_grid(cache, task, log=lambda msg: print(msg, flush=True))
         trainer = Trainer(cache, task, truth)
         entry: dict = {
-            "group": task.group, "optimizer": task.optimizer_label, "note": task.note,
+            "group": task.group, "family": task.family, "seeds": list(task.seeds),
+            "optimizer": task.optimizer_label, "note": task.note,
             "best_lr": truth.best_lr, "best_loss": truth.best_loss, "band": list(truth.band),
             "rules": {}, "lengths": {},
         }
@@ -223,7 +225,7 @@ def evaluate(args: argparse.Namespace) -> dict:
             name: [rule(lrs_, losses, args.steps) for lrs_, losses, _ in recorded]
             for name, rule in RULES.items()
         }
-        suggested["Keras default"] = [KERAS_DEFAULT_LR[task.optimizer]] * len(FINDER_SEEDS)
+        suggested["Keras default"] = [keras_default_lr(task)] * len(FINDER_SEEDS)
         for name, lrs in suggested.items():
             train = name in args.train or "all" in args.train
             measure = trainer if train else truth.interpolated_regret
@@ -288,16 +290,18 @@ def summary_table(tasks: dict) -> list[str]:
 def markdown(report: dict) -> str:
     tasks = report["tasks"]
     groups = {g: {n: t for n, t in tasks.items() if t["group"] == g} for g in ("dev", "validation")}
+    n_seeds = sorted({len(t.get("seeds", range(5))) for t in tasks.values()}, reverse=True)
     out = [
         f"Finder: {report['steps']} batches from 1e-10 to 10, finder seeds "
-        f"{FINDER_SEEDS[0]}-{FINDER_SEEDS[-1]}; truth: {len(SEEDS)} training seeds per LR. "
+        f"{FINDER_SEEDS[0]}-{FINDER_SEEDS[-1]}; truth: "
+        f"{' or '.join(map(str, n_seeds))} training seeds per LR (the task's own). "
         "Regret per task = median over the 5 finder seeds; spread = max - min of log10(LR) "
         "over them. \"regret from\": trained at the suggested LRs, or read off the grid.",
     ]
     for title, subset in (
         ("All tasks", tasks),
-        ("Dev tasks (the rule was chosen on these)", groups["dev"]),
-        ("Validation tasks (added after the rule was frozen)", groups["validation"]),
+        ("Dev tasks (rules are chosen on these)", groups["dev"]),
+        ("Validation tasks (added after the current rule was frozen)", groups["validation"]),
     ):
         if subset:
             out += ["", f"**{title}**", "", *summary_table(subset)]
@@ -305,15 +309,16 @@ def markdown(report: dict) -> str:
         "",
         "Per task, lrfind:",
         "",
-        "| task | group | optimizer | best LR | band | lrfind LR (median) | hits | regret | "
-        "spread |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| task | group | family | optimizer | best LR | band | lrfind LR (median) | hits | "
+        "regret | spread |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, t in tasks.items():
         r = t["rules"]["lrfind"]
         median_lr = "refused" if r["median_lr"] is None else f"{r['median_lr']:.3g}"
         out.append(
-            f"| {name} | {t['group']} | {t['optimizer']} | {t['best_lr']:.3g} | "
+            f"| {name} | {t['group']} | {t.get('family', '')} | {t['optimizer']} | "
+            f"{t['best_lr']:.3g} | "
             f"{t['band'][0]:.3g} – {t['band'][1]:.3g} | {median_lr} | {sum(r['hits'])}/5 | "
             f"{fmt(r['regret'])} | {fmt(r['spread'])} |"
         )

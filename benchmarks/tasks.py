@@ -2,15 +2,18 @@
 
 Each `Task` is plain data (dataset name, layer specs, optimizer, loss, epoch budget), so its
 definition can be hashed: `Task.key()` changes whenever anything that affects its results
-changes, and the cached grid in ``grid_truth.json`` is keyed by it.
+changes (for a task that uses a residual or attention block, the block's source code too),
+and the cached grid in ``grid_truth.json`` is keyed by it. Metadata (note, group, family,
+training seeds) is not part of the key.
 
-Data sets never download: scikit-learn ships ``load_digits`` and ``load_breast_cancer`` in
-its wheel, the rest are generated with fixed seeds.
+Data sets never download: scikit-learn ships digits, breast cancer, iris, wine and diabetes
+in its wheel, the rest are generated with fixed seeds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -26,6 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 DIGITS_NPZ = REPO / "examples" / "digits.npz"
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+DEFAULT_SEEDS = (0, 1, 2, 3, 4)
+"""Training seeds of the first 21 tasks; later tasks use three (``Task.seeds``)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +39,12 @@ class Task:
 
     ``layers`` are compact specs read by `build_model`: ``dense:UNITS:ACT``, ``conv:FILTERS:
     KERNEL:ACT``, ``maxpool:SIZE``, ``reshape:D1,D2,...``, ``flatten``, ``batchnorm``,
-    ``dropout:RATE``, ``relu``.
+    ``dropout:RATE``, ``relu``, ``layernorm``, ``embedding:VOCAB:DIM``, ``lstm:UNITS``,
+    ``gru:UNITS``, ``bilstm:UNITS``, ``conv1d:FILTERS:KERNEL:ACT``, ``gap1d``, ``gmp1d``,
+    ``gap2d``, ``randomflip:MODE``, ``randomtranslation:FACTOR``, ``randomrotation:FACTOR``;
+    and blocks with a skip connection, which make the model functional instead of sequential:
+    ``xception:FILTERS`` (`xception_block`), ``transformer:HEADS:KEY_DIM:FF``
+    (`transformer_block`).
     """
 
     name: str
@@ -47,14 +57,25 @@ class Task:
     optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     group: str = "dev"
-    """"dev": lrfind's rule was chosen on these; "validation": added after, only to check it."""
+    """"dev": rules are chosen on these; "validation": added after the current rule was
+    frozen, only to check it."""
+    family: str = ""
+    """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
+    when a rule is validated leave-one-family-out."""
+    seeds: tuple[int, ...] = DEFAULT_SEEDS
+    """Training seeds of the grid truth and of every regret measurement."""
 
     def definition(self) -> dict[str, Any]:
-        """Everything that determines the task's training results (not its note or group)."""
+        """Everything that determines the task's training results: not its note, group,
+        family or seeds (each seed's runs are cached on their own); for a task with blocks,
+        a hash of each block's source code."""
         d = asdict(self)
-        d.pop("note")
-        d.pop("group")
+        for metadata in ("note", "group", "family", "seeds"):
+            d.pop(metadata)
         d["optimizer_kwargs"] = dict(sorted(self.optimizer_kwargs.items()))
+        blocks = sorted({spec.split(":")[0] for spec in self.layers} & set(BLOCKS))
+        if blocks:  # absent for plain sequential tasks, so their keys are unchanged
+            d["block_sources"] = {name: source_hash(BLOCKS[name]) for name in blocks}
         return d
 
     def key(self) -> str:
@@ -67,8 +88,41 @@ class Task:
         if self.optimizer == "sgd":
             momentum = self.optimizer_kwargs.get("momentum", 0.0)
             return f"SGD (momentum {momentum:g})" if momentum else "SGD"
-        return {"adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop"}[self.optimizer]
+        label = OPTIMIZER_LABELS[self.optimizer]
+        if self.optimizer == "adamw":
+            label += f" (weight decay {self.optimizer_kwargs.get('weight_decay', 0.004):g})"
+        return label
 
+
+def source_hash(function: Any) -> str:
+    """Short hash of a function's source code (a block's code is part of its tasks' keys)."""
+    return hashlib.sha256(inspect.getsource(function).encode()).hexdigest()[:12]
+
+
+OPTIMIZER_LABELS = {
+    "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
+    "nadam": "Nadam", "adamax": "Adamax", "lion": "Lion",
+}
+
+FAMILIES: dict[str, str] = {
+    "linear": "logistic regression (one Dense layer)",
+    "mlp_classif": "MLPs (ReLU or tanh, optionally Dropout) classifying standardised tabular "
+    "or 2-D toy data, including with noisy training labels",
+    "mlp_regression": "MLPs regressing standardised Friedman #1 data",
+    "bn_mlp": "MLPs with BatchNorm",
+    "deep_plain_mlp": "8-layer plain (no normalisation, no skips) ReLU MLPs",
+    "cnn": "small plain CNNs (Conv2D, MaxPooling) on the 8x8 digits",
+    "bn_cnn": "small CNNs with BatchNorm after every convolution",
+    "residual_cnn": "small Xception-style CNNs: SeparableConv2D, BatchNorm, residual adds, "
+    "augmentation layers inside the model",
+    "rnn": "LSTM, GRU and bidirectional LSTM on generated sequences (tokens or numbers)",
+    "attention": "a transformer block (MultiHeadAttention, residual adds, LayerNormalization) "
+    "on generated sequences",
+    "embedding_text": "Embedding + pooling / Conv1D bag-of-words models on generated tokens",
+    "tiny_tabular": "small MLPs on the tiny iris, wine and diabetes sets (100-350 training "
+    "samples, few batches per epoch)",
+    "unnormalised_inputs": "MLPs fed raw, unstandardised features (scales 0.01 to 1000)",
+}
 
 MLP64 = ("dense:64:relu", "dense:64:relu")
 
@@ -76,35 +130,35 @@ TASKS: tuple[Task, ...] = (
     Task(
         "digits_mlp_adam", "digits", (*MLP64, "dense:10:softmax"), "adam",
         "sparse_categorical_crossentropy", epochs=10,
-        note="the shipped example: 64-64 ReLU MLP on the UCI digits",
+        note="the shipped example: 64-64 ReLU MLP on the UCI digits", family="mlp_classif",
     ),
     Task(
         "digits_logreg_sgd", "digits", ("dense:10:softmax",), "sgd",
         "sparse_categorical_crossentropy", epochs=10,
-        note="multinomial logistic regression, plain SGD (convex)",
+        note="multinomial logistic regression, plain SGD (convex)", family="linear",
     ),
     Task(
         "digits_cnn_sgd", "digits",
         ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
          "dense:10:softmax"),
         "sgd", "sparse_categorical_crossentropy", epochs=10,
-        note="small CNN, plain SGD: the loss stays flat until a high LR",
+        note="small CNN, plain SGD: the loss stays flat until a high LR", family="cnn",
     ),
     Task(
         "digits_cnn_rmsprop", "digits",
         ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
          "dense:10:softmax"),
         "rmsprop", "sparse_categorical_crossentropy", epochs=10,
-        note="the same CNN with RMSprop",
+        note="the same CNN with RMSprop", family="cnn",
     ),
     Task(
         "friedman_mlp_rmsprop", "friedman", (*MLP64, "dense:1:linear"), "rmsprop", "mse",
-        epochs=10, note="regression (Friedman #1, standardised), RMSprop",
+        epochs=10, note="regression (Friedman #1, standardised), RMSprop", family="mlp_regression",
     ),
     Task(
         "friedman_mlp_sgdm", "friedman", (*MLP64, "dense:1:linear"), "sgd", "mse",
         epochs=10, optimizer_kwargs={"momentum": 0.9},
-        note="the same regression with SGD, momentum 0.9",
+        note="the same regression with SGD, momentum 0.9", family="mlp_regression",
     ),
     Task(
         "classif_bn_dropout_sgdm", "classif",
@@ -113,19 +167,21 @@ TASKS: tuple[Task, ...] = (
         "sgd", "sparse_categorical_crossentropy", epochs=10,
         optimizer_kwargs={"momentum": 0.9},
         note="4-class generated data, MLP with BatchNorm and Dropout, SGD momentum 0.9",
+        family="bn_mlp",
     ),
     Task(
         "classif_mlp_adamw", "classif", (*MLP64, "dense:4:softmax"), "adamw",
         "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"weight_decay": 0.01},
-        note="4-class generated data, MLP, AdamW (weight decay 0.01)",
+        note="4-class generated data, MLP, AdamW (weight decay 0.01)", family="mlp_classif",
     ),
     Task(
         "moons_mlp_sgd", "moons", ("dense:32:tanh", "dense:32:tanh", "dense:1:sigmoid"), "sgd",
         "binary_crossentropy", epochs=10, note="two moons, tanh MLP, plain SGD",
+        family="mlp_classif",
     ),
     Task(
         "cancer_logreg_adam", "cancer", ("dense:1:sigmoid",), "adam", "binary_crossentropy",
-        epochs=10, batch_size=16, note="breast-cancer logistic regression, Adam",
+        epochs=10, batch_size=16, note="breast-cancer logistic regression, Adam", family="linear",
     ),
     # Added after a first rule (chosen on the ten tasks above) was frozen. They showed that
     # the best LR sits at a different place on the curve for SGD than for adaptive optimizers,
@@ -133,61 +189,227 @@ TASKS: tuple[Task, ...] = (
     Task(
         "classif_mlp_adam_b64", "classif", ("dense:128:relu", "dense:64:relu", "dense:4:softmax"),
         "adam", "sparse_categorical_crossentropy", epochs=15, batch_size=64,
-        note="4-class generated data, wider MLP, Adam, batch 64",
+        note="4-class generated data, wider MLP, Adam, batch 64", family="mlp_classif",
     ),
     Task(
         "cancer_logreg_sgdm", "cancer", ("dense:1:sigmoid",), "sgd", "binary_crossentropy",
         epochs=10, batch_size=16, optimizer_kwargs={"momentum": 0.9},
-        note="breast-cancer logistic regression, SGD momentum 0.9",
+        note="breast-cancer logistic regression, SGD momentum 0.9", family="linear",
     ),
     Task(
         "digits_cnn_adam", "digits",
         ("reshape:8,8,1", "conv:8:3:relu", "conv:16:3:relu", "flatten", "dense:32:relu",
          "dense:10:softmax"),
         "adam", "sparse_categorical_crossentropy", epochs=8,
-        note="another small CNN, Adam",
+        note="another small CNN, Adam", family="cnn",
     ),
     Task(
         "friedman_mlp_adam_tanh", "friedman", ("dense:32:tanh", "dense:32:tanh", "dense:1:linear"),
-        "adam", "mse", epochs=10, note="regression, tanh MLP, Adam",
+        "adam", "mse", epochs=10, note="regression, tanh MLP, Adam", family="mlp_regression",
     ),
     Task(
         "digits_mlp_bn_sgd", "digits",
         ("dense:128:linear", "batchnorm", "relu", "dense:10:softmax"), "sgd",
         "sparse_categorical_crossentropy", epochs=10,
-        note="MLP with BatchNorm, plain SGD",
+        note="MLP with BatchNorm, plain SGD", family="bn_mlp",
     ),
     # Validation tasks: defined after the second rule was frozen, never used to choose it.
     Task(
         "digits_logreg_adam", "digits", ("dense:10:softmax",), "adam",
         "sparse_categorical_crossentropy", epochs=10,
-        note="multinomial logistic regression, Adam", group="validation",
+        note="multinomial logistic regression, Adam", group="validation", family="linear",
     ),
     Task(
         "classif_mlp_rmsprop", "classif", (*MLP64, "dense:4:softmax"), "rmsprop",
         "sparse_categorical_crossentropy", epochs=10,
-        note="4-class generated data, MLP, RMSprop", group="validation",
+        note="4-class generated data, MLP, RMSprop", group="validation", family="mlp_classif",
     ),
     Task(
         "friedman_mlp_sgd", "friedman", (*MLP64, "dense:1:linear"), "sgd", "mse", epochs=10,
-        note="regression, MLP, plain SGD", group="validation",
+        note="regression, MLP, plain SGD", group="validation", family="mlp_regression",
     ),
     Task(
         "moons_mlp_adamw", "moons", ("dense:32:relu", "dense:32:relu", "dense:1:sigmoid"),
         "adamw", "binary_crossentropy", epochs=10,
-        note="two moons, ReLU MLP, AdamW", group="validation",
+        note="two moons, ReLU MLP, AdamW", group="validation", family="mlp_classif",
     ),
     Task(
         "digits_cnn_sgdm", "digits",
         ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
          "dense:10:softmax"),
         "sgd", "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
-        note="small CNN, SGD momentum 0.9", group="validation",
+        note="small CNN, SGD momentum 0.9", group="validation", family="cnn",
     ),
     Task(
         "cancer_mlp_dropout_adam", "cancer", ("dense:32:relu", "dropout:0.3", "dense:1:sigmoid"),
         "adam", "binary_crossentropy", epochs=10, batch_size=16,
-        note="breast-cancer MLP with Dropout, Adam", group="validation",
+        note="breast-cancer MLP with Dropout, Adam", group="validation", family="mlp_classif",
+    ),
+    # Added after the rule was frozen, to choose the next rule on (all dev): more families,
+    # the failure kinds users report, optimizers beyond Adam/SGD/RMSprop, batch sizes 8 to
+    # 512, MAE/Huber/one-hot losses. Three training seeds each.
+    Task(
+        "spirals_mlp_tanh_adam", "spirals", ("dense:32:tanh", "dense:32:tanh", "dense:32:tanh",
+                                             "dense:1:sigmoid"),
+        "adam", "binary_crossentropy", epochs=12, family="mlp_classif", seeds=(0, 1, 2),
+        note="two interleaved spirals, small tanh MLP, Adam (the scatter of the range test "
+        "grows while its median falls)",
+    ),
+    Task(
+        "digits_noisy_mlp_adamw", "digits_noisy", (*MLP64, "dense:10:softmax"), "adamw",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"weight_decay": 0.3},
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="digits with 25 % of the training labels replaced at random (validation labels "
+        "clean), MLP, AdamW with strong weight decay 0.3",
+    ),
+    Task(
+        "classif_noisy_mlp_lion_b512", "classif_noisy", ("dense:128:relu", "dense:64:relu",
+                                                        "dense:4:softmax"),
+        "lion", "sparse_categorical_crossentropy", epochs=15, batch_size=512,
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="4-class generated data with 30 % of the training labels flipped, MLP, Lion, "
+        "batch 512 (4 batches per epoch)",
+    ),
+    Task(
+        "cancer_noisy_logreg_adamax_b8", "cancer_noisy", ("dense:1:sigmoid",), "adamax",
+        "binary_crossentropy", epochs=8, batch_size=8, family="linear", seeds=(0, 1, 2),
+        note="breast-cancer logistic regression, 20 % of the training labels flipped, "
+        "Adamax, batch 8",
+    ),
+    Task(
+        "digits_cnn_pool_sgd_b128", "digits",
+        ("reshape:8,8,1", "conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten",
+         "dense:10:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=15, batch_size=128, family="cnn",
+        seeds=(0, 1, 2),
+        note="another small CNN, plain SGD, batch 128 (flat for decades, then diverging)",
+    ),
+    Task(
+        "digits_bncnn_sgdm", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
+         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, batch_size=64,
+        optimizer_kwargs={"momentum": 0.9}, family="bn_cnn", seeds=(0, 1, 2),
+        note="CNN with BatchNorm after each convolution, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "digits_bncnn_gap_nadam_b16", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
+         "batchnorm", "relu", "gap2d", "dense:10:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=6, batch_size=16, family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="BatchNorm CNN with global average pooling, Nadam, batch 16",
+    ),
+    Task(
+        "digits_xception_aug_adam", "digits",
+        ("reshape:8,8,1", "randomtranslation:0.125", "randomrotation:0.04", "conv:16:3:linear",
+         "batchnorm", "relu", "xception:24", "xception:48", "flatten", "dense:10:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=6, family="residual_cnn",
+        seeds=(0, 1, 2),
+        note="small Xception-style CNN (SeparableConv2D, BatchNorm, residual adds) with "
+        "RandomTranslation/RandomRotation inside the model, Adam",
+    ),
+    Task(
+        "digits_xception_flip_sgdm_b64", "digits",
+        ("reshape:8,8,1", "randomflip:horizontal", "conv:16:3:linear", "batchnorm", "relu",
+         "xception:32", "flatten", "dense:10:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, batch_size=64,
+        optimizer_kwargs={"momentum": 0.9}, family="residual_cnn", seeds=(0, 1, 2),
+        note="one Xception-style residual block with RandomFlip inside the model (trained on "
+        "mirrored digits half of the time), SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "digits_deep8_sgdm", "digits", (*(["dense:64:relu"] * 8), "dense:10:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
+        family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="8-layer plain ReLU MLP, SGD momentum 0.9 (overshoots)",
+    ),
+    Task(
+        "friedman_deep8_adamax_huber", "friedman", (*(["dense:64:relu"] * 8), "dense:1:linear"),
+        "adamax", "huber", epochs=10, batch_size=64, family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="8-layer plain ReLU MLP regression, Huber loss, Adamax, batch 64",
+    ),
+    Task(
+        "tokens_bilstm_adam", "tokens", ("embedding:20:16", "bilstm:16", "dense:4:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=8, family="rnn", seeds=(0, 1, 2),
+        note="Embedding + Bidirectional(LSTM) on generated tokens (class: the most frequent "
+        "of four marker tokens), Adam",
+    ),
+    Task(
+        "sine_lstm_nadam", "sine", ("lstm:24", "dense:4:softmax"), "nadam",
+        "sparse_categorical_crossentropy", epochs=8, family="rnn", seeds=(0, 1, 2),
+        note="LSTM classifying the frequency of noisy sine waves (length 30), Nadam",
+    ),
+    Task(
+        "walk_gru_sgdm_mae", "walk", ("gru:16", "dense:1:linear"), "sgd", "mae", epochs=8,
+        optimizer_kwargs={"momentum": 0.9}, family="rnn", seeds=(0, 1, 2),
+        note="GRU regressing the maximum of a random walk (length 20), MAE, SGD momentum 0.9",
+    ),
+    Task(
+        "tokens_transformer_adamw", "tokens",
+        ("embedding:20:16", "transformer:2:8:32", "gap1d", "dense:4:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=8,
+        optimizer_kwargs={"weight_decay": 0.5}, family="attention", seeds=(0, 1, 2),
+        note="transformer block on generated tokens, AdamW with weight decay 0.5",
+    ),
+    Task(
+        "sine_transformer_lion_b64", "sine",
+        ("conv1d:16:5:relu", "transformer:2:8:32", "gap1d", "dense:4:softmax"),
+        "lion", "sparse_categorical_crossentropy", epochs=10, batch_size=64,
+        family="attention", seeds=(0, 1, 2),
+        note="Conv1D stem and a transformer block on noisy sine waves (value and position "
+        "channels), Lion, batch 64",
+    ),
+    Task(
+        "sentiment_embbag_adagrad", "sentiment",
+        ("embedding:50:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "adagrad",
+        "binary_crossentropy", epochs=10, family="embedding_text", seeds=(0, 1, 2),
+        note="bag of embeddings on generated 'sentiment' tokens (more positive than negative "
+        "words), Adagrad",
+    ),
+    Task(
+        "sentiment_conv1d_rmsprop_b16", "sentiment",
+        ("embedding:50:16", "conv1d:32:3:relu", "gap1d", "dense:1:sigmoid"), "rmsprop",
+        "binary_crossentropy", epochs=6, batch_size=16, family="embedding_text",
+        seeds=(0, 1, 2),
+        note="Embedding + Conv1D + global average pooling on the generated sentiment tokens, "
+        "RMSprop, batch 16",
+    ),
+    Task(
+        "iris_mlp_adagrad_b8", "iris", ("dense:16:relu", "dense:3:softmax"), "adagrad",
+        "sparse_categorical_crossentropy", epochs=15, batch_size=8, family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="iris (100 training samples, 13 batches per epoch), MLP, Adagrad, batch 8",
+    ),
+    Task(
+        "wine_mlp_nadam_onehot", "wine_onehot", ("dense:32:relu", "dense:3:softmax"), "nadam",
+        "categorical_crossentropy", epochs=15, batch_size=16, family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="wine (120 training samples), MLP, one-hot labels with categorical "
+        "cross-entropy, Nadam, batch 16",
+    ),
+    Task(
+        "diabetes_mlp_adamax_huber", "diabetes", ("dense:32:relu", "dense:1:linear"),
+        "adamax", "huber", epochs=15, batch_size=16, family="tiny_tabular", seeds=(0, 1, 2),
+        note="diabetes (342 training samples, standardised), MLP, Huber loss, Adamax, batch 16",
+    ),
+    Task(
+        "diabetes_raw_mlp_adam", "diabetes_raw", ("dense:32:relu", "dense:32:relu",
+                                                  "dense:1:linear"),
+        "adam", "mse", epochs=15, batch_size=16, family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="diabetes with its raw features (1 to 300) and raw target (25 to 346), MSE, Adam",
+    ),
+    Task(
+        "friedman_raw_mlp_sgd", "friedman_raw", (*MLP64, "dense:1:linear"), "sgd", "mse",
+        epochs=10, family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="Friedman #1 with its columns scaled to span 1 to 300 (target standardised), "
+        "MSE, plain SGD",
+    ),
+    Task(
+        "classif_raw_mlp_rmsprop", "classif_raw", (*MLP64, "dense:4:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=10, family="unnormalised_inputs",
+        seeds=(0, 1, 2),
+        note="4-class generated data, raw features of scales 0.01 to 1000, MLP, RMSprop",
     ),
 )
 
@@ -200,10 +422,83 @@ def _standardise(x: np.ndarray, x_val: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return (x - mean) / std, (x_val - mean) / std
 
 
+def _standardise_target(y: np.ndarray, y_val: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean, std = y.mean(), y.std()
+    return (y - mean) / std, (y_val - mean) / std
+
+
 def _split(x: np.ndarray, y: np.ndarray, n_val: int, seed: int = 0) -> Arrays:
     order = np.random.default_rng(seed).permutation(len(x))
     x, y = x[order], y[order]
     return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+
+
+def _noisy_labels(y: np.ndarray, fraction: float, n_classes: int, seed: int) -> np.ndarray:
+    """``y`` with ``fraction`` of its labels replaced by a different class, at random."""
+    rng = np.random.default_rng(seed)
+    y = y.copy()
+    flip = rng.permutation(len(y))[: round(fraction * len(y))]
+    y[flip] = (y[flip] + rng.integers(1, n_classes, len(flip))) % n_classes
+    return y
+
+
+def _spirals(n: int = 2000, noise: float = 0.08, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    half = n // 2
+    t = np.sqrt(rng.uniform(0.02, 1.0, half)) * 3 * np.pi  # two turns and a half
+    arm = np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / (3 * np.pi)
+    x = np.concatenate([arm, -arm]) + rng.normal(0, noise, (2 * half, 2))
+    y = np.concatenate([np.zeros(half, int), np.ones(half, int)])
+    return x, y
+
+
+def _tokens(n: int = 1500, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 0-19: each position is one of four marker tokens (1-4) with probability 0.3,
+    else a filler (5-19); the class is the most frequent marker (the lowest on a tie)."""
+    rng = np.random.default_rng(seed)
+    marker = rng.uniform(size=(n, length)) < 0.3
+    x = np.where(marker, rng.integers(1, 5, (n, length)), rng.integers(5, 20, (n, length)))
+    counts = np.stack([(x == k).sum(axis=1) for k in range(1, 5)], axis=1)
+    return x, counts.argmax(axis=1)
+
+
+def _sentiment(n: int = 2000, length: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-49: 1-8 are "positive", 9-16 "negative"; label 1 when there are more
+    positive than negative words (ties: whichever of the two came first)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 50, (n, length))
+    positive, negative = (x <= 8).sum(axis=1), ((x >= 9) & (x <= 16)).sum(axis=1)
+    sentiment = (x <= 16)
+    first = np.where(sentiment.any(axis=1), x[np.arange(n), sentiment.argmax(axis=1)], 0)
+    y = np.where(positive == negative, (first >= 1) & (first <= 8), positive > negative)
+    return x, y.astype(int)
+
+
+def _sine(n: int = 2000, length: int = 30, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Noisy sine waves of 1.5, 2.5, 3.5 or 4.5 cycles over the sequence (the class), random
+    phase and amplitude; channels: the value and the position (0 to 1)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    t = np.arange(length) / length
+    cycles = 1.5 + y[:, None]
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    amplitude = rng.uniform(0.5, 1.5, (n, 1))
+    value = amplitude * np.sin(2 * np.pi * cycles * t + phase) + rng.normal(0, 0.4, (n, length))
+    x = np.stack([value, np.broadcast_to(t, value.shape)], axis=-1)
+    return x, y
+
+
+def _walk(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Random walks (steps N(0, 1)); the target is the walk's maximum, plus noise."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(size=(n, length))
+    y = np.cumsum(steps, axis=1).max(axis=1) + rng.normal(0, 0.3, n)
+    return steps[..., None], y
+
+
+def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
+    """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
+    return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
 
 
 @cache
@@ -211,37 +506,78 @@ def load_data(name: str) -> Arrays:
     """(x, y, x_val, y_val) of a data set, float32 features; deterministic.
 
     Nothing is downloaded: the digits come from `examples/digits.npz` (or scikit-learn's
-    bundled copy), the breast-cancer set ships in scikit-learn's wheel, the rest is generated.
+    bundled copy), breast cancer, iris, wine and diabetes ship in scikit-learn's wheel, the
+    rest is generated with fixed seeds. Token sequences are float32 token ids (an Embedding
+    layer casts them); one-hot labels (``*_onehot``) are float32.
     """
     from sklearn import datasets
 
-    if name == "digits":
+    if name in ("digits", "digits_noisy"):
         if DIGITS_NPZ.exists():
             d = np.load(DIGITS_NPZ)
             x, y, x_val, y_val = d["x"], d["y"], d["x_val"], d["y_val"]
         else:  # the recipe of examples/make_example_data.py
             digits = datasets.load_digits()
             x, y, x_val, y_val = _split(digits.data / 16.0, digits.target, 297)
-    elif name == "classif":
+        if name == "digits_noisy":
+            y = _noisy_labels(np.asarray(y), 0.25, 10, seed=1)
+    elif name in ("classif", "classif_noisy", "classif_raw"):
         x, y = datasets.make_classification(
             n_samples=2500, n_features=20, n_informative=10, n_redundant=4, n_classes=4,
             class_sep=1.0, flip_y=0.02, random_state=0,
         )
         x, y, x_val, y_val = _split(x, y, 500)
-        x, x_val = _standardise(x, x_val)
-    elif name == "friedman":
+        if name == "classif_raw":  # not standardised: offset, column scales 0.01 to 1000
+            scales = _raw_scales(x.shape[1], 1e-2, 1e3, seed=1)
+            x, x_val = (x + 4.0) * scales, (x_val + 4.0) * scales
+        else:
+            x, x_val = _standardise(x, x_val)
+        if name == "classif_noisy":
+            y = _noisy_labels(y, 0.30, 4, seed=1)
+    elif name in ("friedman", "friedman_raw"):
         x, y = datasets.make_friedman1(n_samples=2500, n_features=10, noise=1.0, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
-        x, x_val = _standardise(x, x_val)
-        mean, std = y.mean(), y.std()
-        y, y_val = (y - mean) / std, (y_val - mean) / std
+        if name == "friedman_raw":  # features in [0, 1], scaled to span 1 to 300
+            scales = _raw_scales(x.shape[1], 1.0, 300.0, seed=1)
+            x, x_val = 1.0 + x * scales, 1.0 + x_val * scales
+        else:
+            x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
-    elif name == "cancer":
+    elif name in ("cancer", "cancer_noisy"):
         bunch = datasets.load_breast_cancer()
         x, y, x_val, y_val = _split(bunch.data, bunch.target, 114)
         x, x_val = _standardise(x, x_val)
+        if name == "cancer_noisy":
+            y = _noisy_labels(y, 0.20, 2, seed=1)
+    elif name == "spirals":
+        x, y, x_val, y_val = _split(*_spirals(), 500)
+    elif name == "tokens":
+        x, y, x_val, y_val = _split(*_tokens(), 500)
+    elif name == "sentiment":
+        x, y, x_val, y_val = _split(*_sentiment(), 500)
+    elif name == "sine":
+        x, y, x_val, y_val = _split(*_sine(), 500)
+    elif name == "walk":
+        x, y, x_val, y_val = _split(*_walk(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "iris":
+        bunch = datasets.load_iris()
+        x, y, x_val, y_val = _split(bunch.data, bunch.target, 50)
+        x, x_val = _standardise(x, x_val)
+    elif name == "wine_onehot":
+        bunch = datasets.load_wine()
+        x, y, x_val, y_val = _split(bunch.data, bunch.target, 58)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = np.eye(3, dtype=np.float32)[y], np.eye(3, dtype=np.float32)[y_val]
+    elif name in ("diabetes", "diabetes_raw"):
+        bunch = datasets.load_diabetes(scaled=False)  # raw: age, sex 1/2, bmi, bp, s1-s6
+        x, y, x_val, y_val = _split(bunch.data, bunch.target, 100)
+        if name == "diabetes":
+            x, x_val = _standardise(x, x_val)
+            y, y_val = _standardise_target(y, y_val)
     else:
         raise ValueError(f"unknown data set {name!r}")
     ints = np.issubdtype(np.asarray(y).dtype, np.integer)
@@ -273,33 +609,107 @@ def _layer(spec: str) -> Any:
         return keras.layers.Dropout(float(args[0]))
     if kind == "relu":
         return keras.layers.ReLU()
+    if kind == "layernorm":
+        return keras.layers.LayerNormalization()
+    if kind == "embedding":
+        return keras.layers.Embedding(int(args[0]), int(args[1]))
+    if kind == "lstm":
+        return keras.layers.LSTM(int(args[0]))
+    if kind == "gru":
+        return keras.layers.GRU(int(args[0]))
+    if kind == "bilstm":
+        return keras.layers.Bidirectional(keras.layers.LSTM(int(args[0])))
+    if kind == "conv1d":
+        return keras.layers.Conv1D(int(args[0]), int(args[1]), activation=args[2])
+    if kind == "gap1d":
+        return keras.layers.GlobalAveragePooling1D()
+    if kind == "gmp1d":
+        return keras.layers.GlobalMaxPooling1D()
+    if kind == "gap2d":
+        return keras.layers.GlobalAveragePooling2D()
+    if kind == "randomflip":
+        return keras.layers.RandomFlip(args[0])
+    if kind == "randomtranslation":
+        return keras.layers.RandomTranslation(float(args[0]), float(args[0]))
+    if kind == "randomrotation":
+        return keras.layers.RandomRotation(float(args[0]))
     raise ValueError(f"unknown layer spec {spec!r}")
+
+
+def xception_block(x: Any, filters: str) -> Any:
+    """Xception's middle block, small: ReLU, SeparableConv2D and BatchNorm twice, a stride-2
+    max pool, plus a strided 1x1 convolution of the input (the residual add)."""
+    import keras
+    from keras import layers
+
+    filters_ = int(filters)
+    residual = layers.Conv2D(filters_, 1, strides=2, padding="same")(x)
+    for _ in range(2):
+        x = layers.Activation("relu")(x)
+        x = layers.SeparableConv2D(filters_, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    return keras.layers.add([x, residual])
+
+
+def transformer_block(x: Any, heads: str, key_dim: str, ff: str) -> Any:
+    """A post-norm transformer encoder block: self-attention and a ReLU feed-forward layer,
+    each with a residual add and LayerNormalization."""
+    from keras import layers
+
+    width = x.shape[-1]
+    attended = layers.MultiHeadAttention(int(heads), int(key_dim))(x, x)
+    x = layers.LayerNormalization()(layers.add([x, attended]))
+    hidden = layers.Dense(int(ff), activation="relu")(x)
+    return layers.LayerNormalization()(layers.add([x, layers.Dense(width)(hidden)]))
+
+
+BLOCKS = {"xception": xception_block, "transformer": transformer_block}
+"""Layer specs that are functional blocks: ``NAME:ARG:...`` calls ``BLOCKS[NAME](x, *args)``."""
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion")
+
+
+def optimizer_class(name: str) -> Any:
+    import keras
+
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}")
+    return getattr(keras.optimizers, {"adamw": "AdamW", "rmsprop": "RMSprop", "sgd": "SGD"}.get(
+        name, name.capitalize()))
+
+
+def keras_default_lr(task: Task) -> float:
+    """The learning rate the task's optimizer has when none is given (Keras's default)."""
+    return float(inspect.signature(optimizer_class(task.optimizer)).parameters[
+        "learning_rate"].default)
 
 
 def make_optimizer(task: Task, learning_rate: Any) -> Any:
     """The task's optimizer at a float learning rate or a ``LearningRateSchedule``."""
-    import keras
-
-    classes = {
-        "adam": keras.optimizers.Adam,
-        "adamw": keras.optimizers.AdamW,
-        "sgd": keras.optimizers.SGD,
-        "rmsprop": keras.optimizers.RMSprop,
-    }
     if isinstance(learning_rate, (int, float)):
         learning_rate = float(learning_rate)
-    return classes[task.optimizer](learning_rate=learning_rate, **task.optimizer_kwargs)
+    return optimizer_class(task.optimizer)(learning_rate=learning_rate, **task.optimizer_kwargs)
 
 
 def build_model(task: Task, seed: int, learning_rate: Any = 1e-3) -> Any:
-    """A freshly initialised, compiled model for ``task`` (weights depend only on ``seed``)."""
+    """A freshly initialised, compiled model for ``task`` (weights depend only on ``seed``):
+    a ``Sequential`` model, or a functional one when the specs include a block."""
     import keras
 
     x = load_data(task.data)[0]
     keras.utils.set_random_seed(seed)
-    model = keras.Sequential(
-        [keras.Input(shape=x.shape[1:]), *(_layer(spec) for spec in task.layers)],
-        name=task.name,
-    )
+    if not any(spec.split(":")[0] in BLOCKS for spec in task.layers):
+        model = keras.Sequential(
+            [keras.Input(shape=x.shape[1:]), *(_layer(spec) for spec in task.layers)],
+            name=task.name,
+        )
+    else:
+        inputs = keras.Input(shape=x.shape[1:])
+        outputs = inputs
+        for spec in task.layers:
+            kind, *args = spec.split(":")
+            outputs = BLOCKS[kind](outputs, *args) if kind in BLOCKS else _layer(spec)(outputs)
+        model = keras.Model(inputs, outputs, name=task.name)
     model.compile(optimizer=make_optimizer(task, learning_rate), loss=task.loss)
     return model

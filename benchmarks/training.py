@@ -1,8 +1,9 @@
 """Train a task at a fixed learning rate, and record a range-test curve for it.
 
 `TaskRunner` builds and traces one model per task and reuses it: before each run it puts
-back the initial weights of that seed and zeroes the optimizer state, so a run costs only
-its batches (tracing a fresh model costs about a second, more than a whole run here).
+back the initial state of that seed's fresh model (weights, and the states of the random
+layers' seed generators) and the optimizer's state as freshly built, so a run costs only its
+batches (tracing a fresh model costs about a second, more than a whole run here).
 """
 
 from __future__ import annotations
@@ -61,24 +62,41 @@ class TaskRunner:
     LR schedule given here (then ``train(None, seed)``)."""
 
     def __init__(self, task: Task, schedule: object | None = None) -> None:
+        import keras
+
         self.task = task
         self.x, self.y, self.x_val, self.y_val = load_data(task.data)
         self.model = build_model(task, seed=0, learning_rate=1e-3 if schedule is None else schedule)
-        self.model.optimizer.build(self.model.trainable_variables)
-        self._initial_weights: dict[int, list[np.ndarray]] = {}
+        optimizer = self.model.optimizer
+        optimizer.build(self.model.trainable_variables)
+        # Not all zeros: Adagrad's accumulators start at `initial_accumulator_value` (0.1),
+        # Nadam's momentum-decay product at 1.
+        self._initial_optimizer = [keras.ops.convert_to_numpy(v) for v in optimizer.variables]
+        self._initial_state: dict[int, list[np.ndarray]] = {}
 
-    def initial_weights(self, seed: int) -> list[np.ndarray]:
-        if seed not in self._initial_weights:
-            self._initial_weights[seed] = build_model(self.task, seed).get_weights()
-        return self._initial_weights[seed]
+    def initial_state(self, seed: int) -> list[np.ndarray]:
+        """Values of every variable of a fresh ``seed`` model, in ``model.variables`` order:
+        the weights (`get_weights`) and the seed generators' states (Dropout, random
+        augmentation layers), which `get_weights` leaves out."""
+        import keras
+
+        if seed not in self._initial_state:
+            fresh = build_model(self.task, seed)
+            self._initial_state[seed] = [keras.ops.convert_to_numpy(v) for v in fresh.variables]
+        return self._initial_state[seed]
 
     def reset(self, seed: int, learning_rate: float | None) -> None:
-        """Weights as freshly initialised with ``seed``; optimizer as freshly built (its step
-        count at 0, so a schedule starts over)."""
-        self.model.set_weights(self.initial_weights(seed))
+        """Model state as freshly initialised with ``seed``; optimizer as freshly built (its
+        step count at 0, so a schedule starts over; its slots at their initial values)."""
+        variables = self.model.variables
+        values = self.initial_state(seed)
+        if len(variables) != len(values):
+            raise RuntimeError(f"{self.task.name}: {len(variables)} variables, {len(values)} saved")
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)
         optimizer = self.model.optimizer
-        for variable in optimizer.variables:
-            variable.assign(np.zeros(variable.shape, dtype=variable.dtype))
+        for variable, value in zip(optimizer.variables, self._initial_optimizer, strict=True):
+            variable.assign(value)
         if learning_rate is not None:
             optimizer.learning_rate.assign(float(learning_rate))
 
