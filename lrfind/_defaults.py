@@ -53,6 +53,22 @@ DEFAULT_VAL_BATCHES = 4
 DEFAULT_VAL_BATCH_SIZE = 64
 """Validation mode: batch size of the cached subset when the callback is used directly."""
 
+# ---------------------------------------------------------------------------- trials
+DEFAULT_TRIAL_CANDIDATES = 5
+"""Candidate LRs the trials start with (log-spaced over the curve's usable range)."""
+DEFAULT_TRIAL_BUDGET = 800
+"""Batches the trials train in all, by default (as many as the default range test)."""
+HELD_OUT_FRACTION = 0.1
+"""Without validation data, this fraction of the training rows is held out for scoring."""
+MAX_HELD_OUT = 2048
+"""... but no more rows than this."""
+TRIAL_TOLERANCE = 0.05
+"""The trials' band: candidates whose held-out loss is within 5 % of the best."""
+CANDIDATE_DECADES = 1.5
+"""The trial LRs reach at most this many decades either side of the curve's suggestion."""
+CANDIDATES_BELOW_DIVERGENCE_DECADES = 0.25
+"""The highest trial LR sits this far under the divergence (where the run blew up)."""
+
 # ------------------------------------------------------------------------- schedules
 CYCLE_EPOCHS_PER_HALF = 4
 """Half a cycle of a cyclical schedule seeded from a suggestion, in epochs (Smith: 2-8)."""

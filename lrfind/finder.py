@@ -123,6 +123,9 @@ class LRFinder:
         val_batches: int = DEFAULT_VAL_BATCHES,
         on_point: Callable[[int, float, float, float], None] | None = None,
         loss_key: str | None = None,
+        verify: bool = False,
+        budget: int | None = None,
+        candidates: int | None = None,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
 
@@ -157,6 +160,9 @@ class LRFinder:
             on_point: called after each recorded point (see `LRRangeTest`).
             loss_key: for a custom ``train_step``, the logs entry that holds the training
                 loss (see `LRRangeTest`); by default lrfind finds it.
+            verify: after the range test, measure the suggestion with short trials
+                (`LRFinderResult.verify`, scored on ``validation_data`` when given);
+                ``budget`` (batches in all) and ``candidates`` (LRs tried) tune them.
 
         Returns:
             The `LRFinderResult`; also kept as ``self.result``.
@@ -210,9 +216,15 @@ class LRFinder:
         finally:
             test.finish()
             state.restore()
-        self.result = test.result
-        assert self.result is not None
-        return self.result
+        result = test.result
+        assert result is not None
+        result.settings["batch_size"] = batch_size or DEFAULT_BATCH_SIZE
+        self.result = result
+        if verify:
+            result.verify(model, x, y, budget=budget, candidates=candidates,
+                          batch_size=batch_size, validation_data=validation_data,
+                          seed=0 if seed is None else seed)
+        return result
 
 
 def run_steps_per_execution(model: keras.Model, *, plain: bool) -> int:

@@ -20,7 +20,8 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from lrfind.analysis import Suggestion
+    from lrfind.suggestion import Suggestion
+    from lrfind.trial_results import TrialsResult
 
 FORMAT_VERSION = 1
 
@@ -91,6 +92,7 @@ class LRFinderResult:
     stop_reason: str = "completed"
     val_indices: np.ndarray | None = None
     val_losses: np.ndarray | None = None
+    trials: TrialsResult | None = None
 
     def __post_init__(self) -> None:
         self.lrs = np.asarray(self.lrs, dtype=np.float64)
@@ -132,9 +134,22 @@ class LRFinderResult:
         return len(self.lrs)
 
     # ----------------------------------------------------------------- analysis
-    @cached_property
+    @property
     def suggestion(self) -> Suggestion:
-        """The suggested learning rate, bounds and named points (`lrfind.analysis.suggest`)."""
+        """The suggested learning rate and bounds: measured by the trials when they ran
+        (`verify`), else read off the curve (`curve_suggestion`)."""
+        from lrfind.suggestion import Suggestion
+
+        curve = self.curve_suggestion
+        if self.trials is None:
+            return curve
+        trials = self.trials
+        return Suggestion(trials.lr, trials.min_lr, trials.max_lr, True,
+                          "Trials: " + trials.describe(), curve.points, basis="trials")
+
+    @cached_property
+    def curve_suggestion(self) -> Suggestion:
+        """The suggestion read off the curve alone (`lrfind.analysis.suggest`)."""
         from lrfind.analysis import suggest
 
         lrs, losses = self.lrs, self.losses
@@ -186,6 +201,56 @@ class LRFinderResult:
         """LR where the loss has clearly diverged (None if it never did)."""
         return self.point_lr("divergence")
 
+    def verify(
+        self,
+        model: Any,
+        x: Any,
+        y: Any = None,
+        *,
+        budget: int | None = None,
+        candidates: int | None = None,
+        batch_size: int | None = None,
+        validation_data: Any = None,
+        seed: int = 0,
+        on_trial: Any = None,
+    ) -> TrialsResult:
+        """Measure the suggestion: train a few candidate LRs from the curve for a short
+        budget each and keep the one with the lowest held-out loss (`lrfind.trials`).
+
+        ``model`` must be in the state the range test started from (``LRFinder.find``
+        leaves it so); it is restored bit for bit afterwards. The trials are kept in
+        ``self.trials`` (and saved with the result); ``suggestion`` then reports them.
+
+        Args:
+            model, x, y: the model and training data of the range test.
+            budget: batches the trials train in all (default `DEFAULT_TRIAL_BUDGET`).
+            candidates: how many LRs to start with (default `DEFAULT_TRIAL_CANDIDATES`).
+            batch_size: batch size for array data (the run's, by default).
+            validation_data: score on it; else on a held-out slice of the training data.
+            seed: order of the training batches (the same for every trial).
+            on_trial: called as ``on_trial(rung, lr, batches, held_out_loss)``.
+        """
+        from lrfind._defaults import DEFAULT_TRIAL_BUDGET, DEFAULT_TRIAL_CANDIDATES
+        from lrfind.trial_results import candidates_for
+        from lrfind.trials import run_trials
+
+        curve = self.curve_suggestion
+        if len(self.lrs) < 2:
+            raise ValueError("the curve has fewer than two points: no LRs to try.")
+        lrs = candidates_for(curve, self.lrs, candidates or DEFAULT_TRIAL_CANDIDATES)
+        spacing = (lrs[-1] / lrs[0]) ** (1 / (len(lrs) - 1)) if len(lrs) > 1 else 10**0.5
+
+        def extend(lr: float, edge: str) -> float:
+            return lr * spacing if edge == "up" else lr / spacing
+
+        self.trials = run_trials(
+            model, x, y, lrs=lrs, budget=budget or DEFAULT_TRIAL_BUDGET,
+            batch_size=batch_size or self.settings.get("batch_size"),
+            validation_data=validation_data, seed=seed, curve_lr=curve.lr, extend=extend,
+            on_trial=on_trial,
+        )
+        return self.trials
+
     def plot(self, ax: Any = None, *, derivative: bool = False) -> Figure:
         """Loss vs LR on a log axis with the named points marked (see `lrfind.plotting`)."""
         from lrfind.plotting import plot_result
@@ -207,8 +272,12 @@ class LRFinderResult:
         if self.val_indices is not None:
             data["val_indices"] = [int(i) for i in self.val_indices]
             data["val_losses"] = [_finite_or_none(v) for v in self.val_losses]
+        if self.trials is not None:
+            data["trials"] = self.trials.to_dict()
         if with_suggestion:
             data["suggestion"] = self.suggestion.to_dict()
+            if self.trials is not None:
+                data["curve_suggestion"] = self.curve_suggestion.to_dict()
         return data
 
     @classmethod
@@ -233,6 +302,7 @@ class LRFinderResult:
             stop_reason=str(data.get("stop_reason", "completed")),
             val_indices=data.get("val_indices"),
             val_losses=floats("val_losses") if "val_indices" in data else None,
+            trials=_trials_from(data.get("trials")),
         )
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -270,6 +340,14 @@ class LRFinderResult:
         """Read a result written by `save` (or by the ``lrfind`` command)."""
         with open(path, encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
+
+
+def _trials_from(data: dict[str, Any] | None) -> TrialsResult | None:
+    if data is None:
+        return None
+    from lrfind.trial_results import TrialsResult
+
+    return TrialsResult.from_dict(data)
 
 
 def write_atomic(path: Path, payload: bytes) -> None:

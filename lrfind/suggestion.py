@@ -78,6 +78,10 @@ class Suggestion:
         reliable: False when there is no number, or the number rests on a weak curve.
         reason: a plain sentence: why this number, or why none.
         points: the named points that were found (see `CurvePoint`).
+        basis: what the number rests on: "descent" (the curve's descent and divergence),
+            "divergence" (a curve that moved only just before it diverged: the LR is read
+            off the divergence alone), "trials" (measured by `LRFinderResult.verify`), or
+            "none" (refused).
 
     Always ``min_lr <= lr <= max_lr <= points["divergence"].lr`` when they are set.
 
@@ -100,6 +104,7 @@ class Suggestion:
     reliable: bool
     reason: str
     points: dict[str, CurvePoint] = field(default_factory=dict)
+    basis: str = "descent"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,6 +114,7 @@ class Suggestion:
             "reliable": self.reliable,
             "reason": self.reason,
             "points": {name: point.to_dict() for name, point in self.points.items()},
+            "basis": self.basis,
         }
 
     @classmethod
@@ -124,6 +130,7 @@ class Suggestion:
             reliable=bool(d["reliable"]),
             reason=str(d["reason"]),
             points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
+            basis=str(d.get("basis", "descent" if d.get("lr") is not None else "none")),
         )
 
     # Schedules seeded from the suggestion. lrfind.schedules (Keras) is imported only when
