@@ -28,6 +28,7 @@ from lrfind._defaults import (
     DEFAULT_VAL_BATCH_SIZE,
     DEFAULT_VAL_BATCHES,
     DEFAULT_VAL_EVERY,
+    STOP_DESCENT_FRACTION,
     check_beta,
     check_lr_range,
     check_mode,
@@ -202,6 +203,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._tracker: BatchLossTracker | None = None
         self._ramp: LRRamp | None = None
         self._accumulation = 1
+        self._optimizer_name: str | None = None
         self._lrs: list[float] = []
         self._losses: list[float] = []
         self._smoothed: list[float] = []
@@ -280,6 +282,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._reset()
         self.result = None
         lr_owner = inner_optimizer(model.optimizer)
+        self._optimizer_name = type(lr_owner).__name__
         # With gradient accumulation the optimizer applies one update per
         # `accumulation` batches; the ramp advances per update, and so do the points.
         self._accumulation = int(getattr(lr_owner, "gradient_accumulation_steps", None) or 1)
@@ -479,9 +482,16 @@ class LRRangeTest(keras.callbacks.Callback):
         return CurveError(message)
 
     def _diverged(self, smoothed: float) -> bool:
+        """The stop rule: the smoothed loss has risen by ``(stop_factor - 1) * |best|``
+        above its best and by `STOP_DESCENT_FRACTION` of its descent so far (a loss that
+        fell near zero is not "diverged" by a small rise of its noise floor)."""
         if self.stop_factor is None or len(self._losses) < 2:
             return False
-        return smoothed - self._best > (self.stop_factor - 1.0) * abs(self._best)
+        rise = smoothed - self._best
+        descent = self._smoothed[0] - self._best
+        return rise > (self.stop_factor - 1.0) * abs(self._best) and (
+            rise > STOP_DESCENT_FRACTION * descent
+        )
 
     def _evaluate_validation(self) -> None:
         model = self.model  # on JAX, this syncs the variables with the fit's state
@@ -513,6 +523,7 @@ class LRRangeTest(keras.callbacks.Callback):
 
     def _build_result(self) -> LRFinderResult:
         settings = self.settings()
+        settings["optimizer"] = self._optimizer_name
         lrs, losses = np.array(self._lrs), np.array(self._losses)
         smoothed = np.array(self._smoothed)
         val_indices = np.array(self._val_indices, dtype=np.int64)

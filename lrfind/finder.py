@@ -26,6 +26,7 @@ from lrfind._defaults import (
     DEFAULT_BETA,
     DEFAULT_END_LR,
     DEFAULT_MODE,
+    DEFAULT_REPEATS,
     DEFAULT_START_LR,
     DEFAULT_STEPS,
     DEFAULT_STOP_FACTOR,
@@ -36,6 +37,7 @@ from lrfind._defaults import (
     RUN_STEPS_PER_EXECUTION,
     check_compiled,
     check_lr_range,
+    check_positive_int,
     check_run_length,
     plan,
 )
@@ -126,6 +128,7 @@ class LRFinder:
         verify: bool = False,
         budget: int | None = None,
         candidates: int | None = None,
+        repeats: int | None = None,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
 
@@ -160,6 +163,10 @@ class LRFinder:
             on_point: called after each recorded point (see `LRRangeTest`).
             loss_key: for a custom ``train_step``, the logs entry that holds the training
                 loss (see `LRRangeTest`); by default lrfind finds it.
+            repeats: run the range test this many times from the same start (with other
+                shuffles; seeds ``seed, seed + 1, ...``): the suggestion is the median of
+                theirs, their spread its ``interval`` (default `DEFAULT_REPEATS`; the
+                repeats are ``result.repeats``).
             verify: after the range test, measure the suggestion with short trials
                 (`LRFinderResult.verify`, scored on ``validation_data`` when given);
                 ``budget`` (batches in all) and ``candidates`` (LRs tried) tune them.
@@ -171,34 +178,52 @@ class LRFinder:
         check_compiled(model)
         check_lr_range(start_lr, end_lr)
         check_run_length(steps, epochs)
+        repeats = check_positive_int("repeats", DEFAULT_REPEATS if repeats is None else repeats)
         batches_per_epoch = count_batches(x, y, batch_size)
         run = plan(batches_per_epoch, steps, epochs, batch_size=batch_size)
         build_from_first_batch(model, x)
         check_data_fits(model, x, y, batch_size)
-        data = prepare_fit_data(
-            x, y, sample_weight, batch_size=batch_size, shuffle=shuffle, seed=seed,
-            known_length=batches_per_epoch is not None,
+        settings = dict(
+            mode=mode, beta=beta, stop_factor=stop_factor, validation_data=validation_data,
+            val_every=val_every, val_batches=val_batches,
+            val_batch_size=batch_size or DEFAULT_BATCH_SIZE, loss_key=loss_key,
         )
+        results = []
+        for repeat in range(repeats):
+            data = prepare_fit_data(
+                x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
+                seed=None if seed is None else seed + repeat,
+                known_length=batches_per_epoch is not None,
+            )
+            offset = repeat * run.num_steps
 
+            def progress(points: int, lr: float, loss: float, smoothed: float,
+                         offset: int = offset) -> None:
+                if on_point is not None:
+                    on_point(offset + points, lr, loss, smoothed)
+
+            test = LRRangeTest(start_lr, end_lr, run.num_steps, restore=False,
+                               on_point=progress, **settings)
+            plain = not callbacks and validation_data is None
+            results.append(self._run(test, data, run, None if seed is None else seed + repeat,
+                                     verbose, callbacks, plain))
+            results[-1].settings.update(batch_size=batch_size or DEFAULT_BATCH_SIZE,
+                                        repeat=repeat)
+        result = results[0]
+        result.repeats = results[1:]
+        self.result = result
+        if verify:
+            result.verify(model, x, y, budget=budget, candidates=candidates,
+                          batch_size=batch_size, validation_data=validation_data,
+                          seed=0 if seed is None else seed)
+        return result
+
+    def _run(self, test: LRRangeTest, data: Any, run: Any, seed: int | None, verbose: int,
+             callbacks: list[keras.callbacks.Callback] | None, plain: bool) -> LRFinderResult:
+        """One range test through ``model.fit``; the model is restored however it ends."""
+        model = self.model
         state = ModelState.capture(model)
-        model.steps_per_execution = run_steps_per_execution(
-            model, plain=not callbacks and validation_data is None
-        )
-        test = LRRangeTest(
-            start_lr,
-            end_lr,
-            run.num_steps,
-            mode=mode,
-            beta=beta,
-            stop_factor=stop_factor,
-            restore=False,
-            validation_data=validation_data,
-            val_every=val_every,
-            val_batches=val_batches,
-            val_batch_size=batch_size or DEFAULT_BATCH_SIZE,
-            on_point=on_point,
-            loss_key=loss_key,
-        )
+        model.steps_per_execution = run_steps_per_execution(model, plain=plain)
         try:
             if seed is not None:
                 keras.utils.set_random_seed(seed)
@@ -216,15 +241,8 @@ class LRFinder:
         finally:
             test.finish()
             state.restore()
-        result = test.result
-        assert result is not None
-        result.settings["batch_size"] = batch_size or DEFAULT_BATCH_SIZE
-        self.result = result
-        if verify:
-            result.verify(model, x, y, budget=budget, candidates=candidates,
-                          batch_size=batch_size, validation_data=validation_data,
-                          seed=0 if seed is None else seed)
-        return result
+        assert test.result is not None
+        return test.result
 
 
 def run_steps_per_execution(model: keras.Model, *, plain: bool) -> int:

@@ -93,6 +93,7 @@ class LRFinderResult:
     val_indices: np.ndarray | None = None
     val_losses: np.ndarray | None = None
     trials: TrialsResult | None = None
+    repeats: list[LRFinderResult] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.lrs = np.asarray(self.lrs, dtype=np.float64)
@@ -149,7 +150,17 @@ class LRFinderResult:
 
     @cached_property
     def curve_suggestion(self) -> Suggestion:
-        """The suggestion read off the curve alone (`lrfind.analysis.suggest`)."""
+        """The suggestion read off the curve alone (`lrfind.analysis.suggest`); with
+        repeated range tests, the median of theirs (`lrfind.suggestion.combine`)."""
+        if not self.repeats:
+            return self.own_suggestion
+        from lrfind.suggestion import combine
+
+        return combine([self.own_suggestion, *(r.own_suggestion for r in self.repeats)])
+
+    @cached_property
+    def own_suggestion(self) -> Suggestion:
+        """The suggestion read off this run's curve alone, whatever its repeats say."""
         from lrfind.analysis import suggest
 
         lrs, losses = self.lrs, self.losses
@@ -160,7 +171,8 @@ class LRFinderResult:
             len(lrs) == 0 or blown_up_at > lrs[-1]
         ):
             lrs, losses = np.append(lrs, blown_up_at), np.append(losses, np.nan)
-        return suggest(lrs, losses)
+        return suggest(lrs, losses, optimizer=self.settings.get("optimizer"),
+                       stopped=self.stop_reason == "diverged")
 
     @property
     def val_lrs(self) -> np.ndarray | None:
@@ -174,7 +186,7 @@ class LRFinderResult:
 
         if self.val_indices is None:
             return None
-        return suggest(self.val_lrs, self.val_losses)
+        return suggest(self.val_lrs, self.val_losses, optimizer=self.settings.get("optimizer"))
 
     @property
     def suggested_lr(self) -> float | None:
@@ -272,6 +284,8 @@ class LRFinderResult:
         if self.val_indices is not None:
             data["val_indices"] = [int(i) for i in self.val_indices]
             data["val_losses"] = [_finite_or_none(v) for v in self.val_losses]
+        if self.repeats:
+            data["repeats"] = [r.to_dict(with_suggestion=False) for r in self.repeats]
         if self.trials is not None:
             data["trials"] = self.trials.to_dict()
         if with_suggestion:
@@ -303,6 +317,7 @@ class LRFinderResult:
             val_indices=data.get("val_indices"),
             val_losses=floats("val_losses") if "val_indices" in data else None,
             trials=_trials_from(data.get("trials")),
+            repeats=[cls.from_dict(r) for r in data.get("repeats", [])],
         )
 
     def to_json(self, *, indent: int | None = 2) -> str:

@@ -1,9 +1,11 @@
-"""The smoothing under `lrfind.analysis`: checks, normalisation, an even log-LR grid, noise.
+"""The numerics under `lrfind.analysis`: checks, normalisation, an even log-LR grid, the
+running level of the loss and the noise around it.
 
 Pure NumPy/SciPy. A range-test curve is read in log10(lr): `even_curve` puts its finite
-prefix on an even log grid (a linear ramp is resampled), normalised by its range, with the
-batch-to-batch noise estimated from first differences; `savgol` smooths it (a short running
-median against single-batch spikes, then a quadratic Savitzky-Golay filter one decade wide).
+prefix on an even log grid (a linear ramp is resampled) and normalises it by its range;
+`running_median` gives the loss's level (robust to the batch-to-batch scatter and to single
+spikes), `rolling_scale` the local size of that scatter, `sustained` tells a change that
+lasts from one that does not.
 """
 
 from __future__ import annotations
@@ -14,19 +16,15 @@ from typing import Any
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.signal import savgol_coeffs, savgol_filter
+from scipy.signal import savgol_filter
 
-WINDOW_DECADES = 1.0
-"""Width of the Savitzky-Golay window, in decades of learning rate."""
-MIN_WINDOW = 7
-"""The smoothing window never has fewer points than this (nor more than the curve)."""
 POLYORDER = 2
-SPIKE_WINDOW = 5
-"""Running-median width (points) applied before the Savitzky-Golay filter."""
+"""Order of the Savitzky-Golay polynomial of the smoothed curve and its slope."""
 
 
 # ---------------------------------------------------------------------- input checks
 def check_inputs(lrs: Any, losses: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The curve as float64 arrays, or ValueError saying what is wrong with it."""
     lrs = np.asarray(lrs, dtype=np.float64)
     losses = np.asarray(losses, dtype=np.float64)
     if lrs.ndim != 1 or losses.ndim != 1:
@@ -72,54 +70,51 @@ def normalise(losses: np.ndarray) -> tuple[np.ndarray, float, float]:
     return (losses - ref) / scale, float(ref), float(scale)
 
 
-# ------------------------------------------------------------------------- smoothing
+# --------------------------------------------------------------------- the even grid
 @dataclass(frozen=True)
 class EvenCurve:
-    """The finite prefix of a curve on an even log10(lr) grid, normalised, plus its noise."""
+    """The finite prefix of a curve on an even log10(lr) grid, normalised."""
 
-    log_lrs: np.ndarray  # input log10(lr) of the finite prefix
-    grid: np.ndarray  # the even log10(lr) grid the work is done on (log_lrs when even)
-    z: np.ndarray  # normalised raw losses on the grid
-    step: float  # grid spacing in decades
-    window: int  # Savitzky-Golay window in points
-    noise: float  # SD of one batch's loss around the trend, in z units
+    log_lrs: np.ndarray
+    """log10 of the recorded LRs of the finite prefix."""
+    grid: np.ndarray
+    """The even log10(lr) grid the reading works on (``log_lrs`` itself when even)."""
+    z: np.ndarray
+    """The normalised losses on the grid."""
+    step: float
+    """Grid spacing in decades."""
+
+    @property
+    def points_per_decade(self) -> float:
+        return 1.0 / self.step
+
+    def points(self, decades: float, minimum: int, end: int | None = None) -> int:
+        """An odd window of about ``decades`` of LR, at least ``minimum`` points and at
+        most the first ``end`` points (the whole grid by default)."""
+        return odd_window(round(decades * self.points_per_decade), minimum,
+                          len(self.z) if end is None else end)
 
 
-def window_points(n: int, points_per_decade: float, window_decades: float) -> int:
-    window = max(MIN_WINDOW, round(window_decades * points_per_decade))
-    window = min(window, n if n % 2 else n - 1)
-    return window if window % 2 else window - 1
-
-
-def even_curve(log_lrs: np.ndarray, z: np.ndarray, window_decades: float) -> EvenCurve:
+def even_curve(log_lrs: np.ndarray, z: np.ndarray) -> EvenCurve:
+    """The curve on an even log10(lr) grid of as many points (resampled when uneven)."""
     n = len(log_lrs)
     steps = np.diff(log_lrs)
     even = n < 3 or np.ptp(steps) <= 1e-3 * float(np.mean(steps))
     grid = log_lrs if even else np.linspace(log_lrs[0], log_lrs[-1], n)
     values = z if even else np.interp(grid, log_lrs, z)
     step = (grid[-1] - grid[0]) / (n - 1) if n > 1 else 1.0
-    window = window_points(n, 1.0 / step, window_decades)
-    # batch-to-batch noise: robust SD of first differences (a slow trend barely moves it)
-    diffs = np.diff(values)
-    noise = 1.4826 * float(np.median(np.abs(diffs - np.median(diffs)))) / math.sqrt(2.0)
-    return EvenCurve(log_lrs, grid, values, step, window, noise)
+    return EvenCurve(log_lrs, grid, values, step)
 
 
-def savgol(curve: EvenCurve, end: int | None, deriv: int = 0) -> np.ndarray:
-    """Despiked and Savitzky-Golay-smoothed z (or its slope) over grid points ``[0, end)``
-    (the whole curve when ``end`` is None)."""
-    end = len(curve.z) if end is None else end
-    values = curve.z[:end]
-    window = min(curve.window, end if end % 2 else end - 1)
-    if window <= POLYORDER:
-        return np.full(end, float(np.median(values))) if deriv == 0 else np.zeros(end)
-    despiked = median_filter(values, size=min(SPIKE_WINDOW, window), mode="nearest")
-    return savgol_filter(despiked, window, POLYORDER, deriv=deriv, delta=curve.step, mode="interp")
+def odd_window(points: int, minimum: int, limit: int) -> int:
+    """``points`` rounded to an odd number in [minimum, limit] (at least 1).
 
-
-def smoothed_noise(curve: EvenCurve) -> float:
-    """SD of the noise left in the smoothed curve (white-noise approximation)."""
-    return curve.noise * float(np.linalg.norm(savgol_coeffs(curve.window, POLYORDER)))
+    >>> odd_window(10, 5, 100), odd_window(3, 5, 100), odd_window(50, 5, 20)
+    (9, 5, 19)
+    """
+    window = min(max(int(points), minimum), limit)
+    window = window if window % 2 else window - 1
+    return max(window, 1)
 
 
 def to_input_index(curve: EvenCurve, grid_index: int) -> int:
@@ -135,3 +130,43 @@ def on_inputs(curve: EvenCurve, values: np.ndarray, fill: float) -> np.ndarray:
     out = np.interp(curve.log_lrs, grid, values)
     out[curve.log_lrs > grid[-1] + 1e-12] = fill
     return out
+
+
+# ---------------------------------------------------------------- level and noise
+def running_median(values: np.ndarray, points: int) -> np.ndarray:
+    """The median of each window of ``points`` (odd) values, centred, edges held.
+
+    >>> running_median(np.array([1.0, 9.0, 2.0, 3.0, 4.0]), 3).tolist()
+    [1.0, 2.0, 3.0, 3.0, 4.0]
+    """
+    return median_filter(values, size=max(int(points), 1), mode="nearest")
+
+
+def rolling_scale(residuals: np.ndarray, points: int) -> np.ndarray:
+    """Robust standard deviation of ``residuals`` in each window: 1.4826 × median |r|."""
+    return 1.4826 * median_filter(np.abs(residuals), size=max(int(points), 1), mode="nearest")
+
+
+def sustained(mask: np.ndarray, span: int) -> np.ndarray:
+    """True at ``i`` when ``mask`` holds at ``i .. i + span - 1``, or from ``i`` through
+    to the end of the curve (a run that stopped while it held).
+
+    >>> sustained(np.array([1, 0, 1, 1, 1, 0, 1, 1], bool), 3).tolist()
+    [False, False, True, False, False, False, True, True]
+    """
+    n = len(mask)
+    out = np.zeros(n, dtype=bool)
+    run = 0
+    for i in range(n - 1, -1, -1):
+        run = run + 1 if mask[i] else 0
+        out[i] = run >= span or (run > 0 and i + run == n)
+    return out
+
+
+def smooth(values: np.ndarray, points: int, step: float, deriv: int = 0) -> np.ndarray:
+    """Quadratic Savitzky-Golay smoothing (or its derivative per decade) of ``values``."""
+    points = odd_window(points, POLYORDER + 1, len(values))
+    if points <= POLYORDER:
+        return (np.full(len(values), float(np.median(values))) if deriv == 0
+                else np.zeros(len(values)))
+    return savgol_filter(values, points, POLYORDER, deriv=deriv, delta=step, mode="interp")

@@ -14,7 +14,7 @@ from typing import Any
 
 from lrfind._defaults import CYCLE_EPOCHS_PER_HALF
 
-__all__ = ["POINT_LABELS", "CurvePoint", "Suggestion"]
+__all__ = ["POINT_LABELS", "CurvePoint", "Suggestion", "combine"]
 
 POINT_LABELS = {
     "descent_start": "descent starts",
@@ -82,6 +82,8 @@ class Suggestion:
             "divergence" (a curve that moved only just before it diverged: the LR is read
             off the divergence alone), "trials" (measured by `LRFinderResult.verify`), or
             "none" (refused).
+        interval: with repeated range tests, the (lowest, highest) LR the repeats
+            suggested; ``lr`` is their median (in log).
 
     Always ``min_lr <= lr <= max_lr <= points["divergence"].lr`` when they are set.
 
@@ -105,6 +107,7 @@ class Suggestion:
     reason: str
     points: dict[str, CurvePoint] = field(default_factory=dict)
     basis: str = "descent"
+    interval: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -115,6 +118,7 @@ class Suggestion:
             "reason": self.reason,
             "points": {name: point.to_dict() for name, point in self.points.items()},
             "basis": self.basis,
+            "interval": None if self.interval is None else list(self.interval),
         }
 
     @classmethod
@@ -131,7 +135,16 @@ class Suggestion:
             reason=str(d["reason"]),
             points={k: CurvePoint.from_dict(v) for k, v in d.get("points", {}).items()},
             basis=str(d.get("basis", "descent" if d.get("lr") is not None else "none")),
+            interval=None if d.get("interval") is None else (
+                float(d["interval"][0]), float(d["interval"][1])),
         )
+
+    @property
+    def spread_decades(self) -> float | None:
+        """Width of `interval` in decades (None without repeats)."""
+        if self.interval is None:
+            return None
+        return math.log10(self.interval[1] / self.interval[0])
 
     # Schedules seeded from the suggestion. lrfind.schedules (Keras) is imported only when
     # one is asked for, so this module stays free of Keras.
@@ -203,3 +216,43 @@ class Suggestion:
 
         self._require("lr")
         return decay_schedule(kind, self.lr, **kwargs)
+
+
+def combine(suggestions: list[Suggestion]) -> Suggestion:
+    """One suggestion from those of repeated range tests: the median (in log) of the LRs
+    and of the bounds, the repeats' range as ``interval``, the points of the repeat
+    nearest the median. Refused when most repeats refused.
+
+    >>> a, b, c = (Suggestion(lr, lr / 10, lr * 10, True, "r") for lr in (1e-3, 2e-3, 8e-3))
+    >>> s = combine([a, b, c])
+    >>> s.lr, s.interval, round(s.spread_decades, 2)
+    (0.002, (0.001, 0.008), 0.9)
+    """
+    if len(suggestions) == 1:
+        return suggestions[0]
+    given = [s for s in suggestions if s.lr is not None]
+    if len(given) * 2 <= len(suggestions):
+        refused = next(s for s in suggestions if s.lr is None)
+        return Suggestion(None, None, None, False,
+                          f"{len(suggestions) - len(given)} of {len(suggestions)} repeats "
+                          f"support no suggestion: {refused.reason}", refused.points,
+                          basis="none")
+
+    def median(values: list[float]) -> float:
+        ordered, middle = sorted(values), len(values) // 2
+        if len(ordered) % 2:
+            return ordered[middle]
+        return math.sqrt(ordered[middle - 1] * ordered[middle])
+
+    lr = median([s.lr for s in given])  # type: ignore[misc]
+    nearest = min(given, key=lambda s: abs(math.log10(s.lr / lr)))  # type: ignore[operator]
+    low = min(s.lr for s in given)  # type: ignore[type-var]
+    high = max(s.lr for s in given)  # type: ignore[type-var]
+    min_lr = min(median([s.min_lr for s in given if s.min_lr]), lr)
+    max_lr = max(median([s.max_lr for s in given if s.max_lr]), lr)
+    reliable = sum(s.reliable for s in given) * 2 > len(suggestions)
+    reason = (f"{lr:.3g}: the median of {len(given)} repeats ({low:.3g} to {high:.3g}, "
+              f"{math.log10(high / low):.2f} decades apart). The one nearest the median: "
+              f"{nearest.reason}")
+    return Suggestion(lr, min_lr, max_lr, reliable, reason, nearest.points,
+                      basis=nearest.basis, interval=(low, high))

@@ -25,10 +25,12 @@ from lrfind.analysis import (
     knee_point,
     loss_gradient,
     minimum_point,
+    read_curve,
     smooth_curve,
     steepest_point,
     suggest,
 )
+from lrfind.rule import DENSITY_SLOPE, RULE, optimizer_kind
 
 PROPERTY = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -98,8 +100,8 @@ def test_a_single_spike_is_removed_before_smoothing() -> None:
     losses = 2.0 - 0.1 * np.log10(lrs)
     spiked = losses.copy()
     spiked[20] = 1e6
-    # the running median replaces the spike by a neighbour: off by at most one step (0.01)
-    np.testing.assert_allclose(smooth_curve(lrs, spiked), losses, atol=0.0101)
+    # the running median replaces the spike by a neighbour: off by at most two steps (0.02)
+    np.testing.assert_allclose(smooth_curve(lrs, spiked), losses, atol=0.0201)
 
 
 def test_linear_ramp_is_resampled_in_log_space() -> None:
@@ -155,32 +157,42 @@ def test_divergence_at_a_nan_is_the_first_non_finite_lr() -> None:
     assert math.isfinite(point.loss)
 
 
-def test_suggestion_is_the_geometric_mean_of_knee_and_divergence_over_2_4() -> None:
+def rule_lr(knee: float, top: float, optimizer: str | None, points_per_decade: float) -> float:
+    """The rule of lrfind.rule, written out."""
+    f, offset = RULE[optimizer_kind(optimizer)]
+    shift = -DENSITY_SLOPE * math.log10(points_per_decade / (800 / 11))
+    return 10 ** (math.log10(knee) + f * (math.log10(top) - math.log10(knee)) + offset + shift)
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", None])
+def test_suggestion_is_the_rule_between_knee_and_divergence(optimizer) -> None:
     lrs, losses = range_test_curve(noise=0.05, seed=3)  # 800 batches over 11 decades
-    s = suggest(lrs, losses)
-    assert s.reliable and s.lr is not None
+    s = suggest(lrs, losses, optimizer=optimizer)
+    assert s.reliable and s.lr is not None and s.basis == "descent"
     knee, divergence = s.points["knee"].lr, s.points["divergence"].lr
-    density_factor = (799 / 11) / (800 / 11)
-    assert s.lr == pytest.approx(math.sqrt(knee * density_factor * divergence) / 10**0.375)
+    assert s.lr == pytest.approx(rule_lr(knee, divergence, optimizer, 799 / 11))
     assert s.max_lr == pytest.approx(divergence / 10**0.5)
     assert s.min_lr == s.points["descent_start"].lr
     assert_consistent(s, lrs)
 
 
-def test_a_denser_ramp_scales_the_knee_down_to_the_reference_density() -> None:
+def test_plain_sgd_gets_an_lr_nearer_the_divergence_than_adam() -> None:
+    lrs, losses = range_test_curve(noise=0.03, seed=1)
+    assert suggest(lrs, losses, optimizer="SGD").lr > suggest(lrs, losses, optimizer="Adam").lr
+
+
+def test_a_denser_ramp_moves_the_suggestion_down_by_the_density_slope() -> None:
     lrs, losses = range_test_curve(n=1600, noise=0.0)  # twice the reference density
-    s = suggest(lrs, losses)
+    s = suggest(lrs, losses, optimizer="Adam")
     knee, divergence = s.points["knee"].lr, s.points["divergence"].lr
-    factor = (1599 / 11) / (800 / 11)
-    assert s.lr == pytest.approx(math.sqrt(knee * factor * divergence) / 10**0.375)
+    assert s.lr == pytest.approx(rule_lr(knee, divergence, "Adam", 1599 / 11))
 
 
 def test_without_divergence_the_end_of_the_ramp_stands_in_for_it() -> None:
     lrs, losses = range_test_curve(best_lr=1e-5, diverge=False, noise=0.01)
-    s = suggest(lrs, losses)
+    s = suggest(lrs, losses, optimizer="Adam")
     assert "divergence" not in s.points and s.lr is not None
-    knee = s.points["knee"].lr
-    assert s.lr == pytest.approx(math.sqrt(knee * (799 / 800) * lrs[-1]) / 10**0.375)
+    assert s.lr == pytest.approx(rule_lr(s.points["knee"].lr, lrs[-1], "Adam", 799 / 11))
 
 
 @pytest.mark.parametrize("best_lr", [1e-4, 1e-2, 1.0])
@@ -221,8 +233,7 @@ def test_still_falling_at_the_end_is_flagged_unreliable() -> None:
     ("name", "losses", "words"),
     [
         ("constant", np.full(100, 0.7), "constant"),
-        ("rising", np.linspace(1.0, 5.0, 100), "rose"),
-        ("flat then rising", np.r_[np.ones(60), np.linspace(1.0, 5.0, 40)], "never"),
+        ("rising", np.linspace(1.0, 5.0, 100), "rose from the very first"),
         ("too short", np.linspace(2.0, 1.0, MIN_POINTS - 1), "too short"),
         ("nan at once", np.r_[2.0, 1.9, np.full(98, np.nan)], "too short"),
     ],
@@ -399,3 +410,65 @@ def test_a_descent_over_too_few_batches_is_flagged_unreliable():
     if coarse.lr is not None:
         assert "too coarse" in coarse.reason
     assert suggest(*curve(800)).reliable
+
+
+# ------------------------------------------------- the failure kinds of a noisy reading
+@PROPERTY
+@given(st.integers(0, 10_000), st.floats(min_value=-6, max_value=0),
+       st.floats(min_value=0.01, max_value=0.5), st.integers(200, 1200))
+def test_noise_then_an_explosion_gets_a_divergence_anchored_lr(seed, edge, noise, n) -> None:
+    # flat (pure noise) until `edge`, then the loss blows up: "just below the divergence"
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-8, 10.0, n)
+    x = np.log10(lrs)
+    losses = 2.3 + noise * rng.standard_normal(n) + np.where(x > edge, 20 * (x - edge) ** 2, 0)
+    s = suggest(lrs, losses, optimizer="SGD")
+    assert s.lr is not None, s.reason
+    assert s.basis == "divergence"
+    assert s.lr < 10**edge * 10**0.25  # below where it blew up
+    assert_consistent(s, lrs)
+
+
+@PROPERTY
+@given(st.integers(0, 10_000), st.floats(min_value=-5, max_value=-2))
+def test_growing_scatter_around_a_falling_median_is_not_divergence(seed, centre) -> None:
+    # the median keeps falling from `centre` to the end; the scatter grows tenfold meanwhile
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-8, 1.0, 800)
+    x = np.log10(lrs)
+    median = 0.3 + 2.0 / (1.0 + np.exp(2.0 * (x - centre)))
+    scatter = 0.02 * 10 ** np.clip((x - centre) / 2, 0, 1)
+    losses = median + scatter * rng.standard_t(3, size=len(x))
+    reading = read_curve(lrs, losses)
+    divergence = reading.points.get("divergence")
+    assert divergence is None or divergence.lr > 10 ** (centre + 1.5), divergence
+
+
+@PROPERTY
+@given(st.integers(0, 10_000), st.floats(min_value=-5, max_value=-1))
+def test_huge_starting_noise_gives_no_suggestion_in_the_first_decade(seed, best) -> None:
+    # MSE on unnormalised inputs: the loss starts in the hundreds with a huge scatter
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-10, 10.0, 800)
+    x = np.log10(lrs)
+    level = 5.0 + 300.0 / (1.0 + np.exp(3.0 * (x - best)))
+    losses = level * np.exp(0.8 * rng.standard_normal(len(x)))  # heavy, multiplicative
+    losses += np.where(x > best + 1.5, 1e3 * (x - best - 1.5) ** 2, 0.0)
+    s = suggest(lrs, losses, optimizer="Adam")
+    if s.lr is not None:
+        assert s.lr > 1e-9, s.reason
+        assert s.lr > 10 ** (best - 2.0), s.reason
+
+
+def test_a_dense_run_stopped_as_diverged_agrees_with_its_reading() -> None:
+    # 20,000 batches over 11 decades, stopped by the run while the loss rises from its
+    # minimum: the reading places the divergence there, it never says "raise end_lr"
+    lrs = np.geomspace(1e-10, 10.0, 20_000)[:14_000]
+    x = np.log10(lrs / 1e-3)
+    rng = np.random.default_rng(0)
+    losses = 0.04 + 2.0 / (1.0 + np.exp(4.0 * (x + 0.5))) + np.where(x > 0, 0.3 * x, 0.0)
+    losses = losses * (1 + 0.1 * rng.standard_normal(len(x)))
+    s = suggest(lrs, losses, optimizer="Adam", stopped=True)
+    assert "raise end_lr" not in s.reason
+    assert "divergence" in s.points and s.points["divergence"].lr <= lrs[-1]
+    assert s.lr is not None and s.lr < s.points["divergence"].lr

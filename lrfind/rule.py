@@ -1,0 +1,157 @@
+"""The suggestion rule: from a `CurveReading` to a `Suggestion` (one small pure function).
+
+The rule (chosen with ``benchmarks/rule_search.py`` by leave-one-family-out validation over
+the benchmark's families of models, then frozen; ``benchmarks/README.md`` has the figures):
+
+    x = log10(knee) + f * (log10(divergence) - log10(knee)) + offset
+        - DENSITY_SLOPE * log10(points_per_decade / REFERENCE_POINTS_PER_DECADE)
+    lr = 10 ** x, never below where the loss first fell measurably, never above divergence
+
+``f`` and ``offset`` depend on the optimizer's kind (`RULE`): for plain SGD the best
+constant LR sits near the edge of stability, for adaptive optimizers closer to where the
+loss has come down. Without a divergence the end of the ramp stands in for it. A curve that
+moved only just before it diverged (no measurable descent) gets a divergence-anchored LR
+(`DIVERGENCE_ANCHOR` decades below it), flagged as such in ``basis``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from lrfind.suggestion import CurvePoint, Suggestion
+
+if TYPE_CHECKING:
+    from lrfind.analysis import CurveReading
+
+REFERENCE_POINTS_PER_DECADE = 800 / 11
+"""The ramp density the rule is calibrated at: 800 batches from 1e-10 to 10."""
+DENSITY_SLOPE = 0.7
+"""A ramp with 10x the batches per decade trains 10x more at each LR; the curve's landmarks
+move this many decades lower (measured: about 0.7 over 4x denser and sparser ramps)."""
+MAX_DENSITY_SHIFT = 1.0
+"""The density correction is at most a decade either way (100 to 2,000 batches a decade
+are measured; sparser and denser ramps get the nearest correction)."""
+RULE = {
+    # optimizer kind: (f, offset in decades)
+    "sgd": (0.6, -0.4),
+    "adaptive": (0.3, -0.3),
+    None: (0.45, -0.35),
+}
+DIVERGENCE_ANCHOR = {"sgd": 0.5, "adaptive": 1.5, None: 1.0}
+"""A curve that moved only just before it diverged: the LR this many decades below."""
+SGD_OPTIMIZERS = ("SGD",)
+"""Optimizer classes of the "sgd" kind; every other named optimizer is "adaptive"."""
+MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
+"""``max_lr`` sits this many decades below the divergence point."""
+MIN_DESCENT_BATCHES = 3
+"""A descent (start to minimum) over fewer batches than this is flagged unreliable."""
+MIN_RELIABLE_DENSITY = 5.0
+"""A ramp with fewer batches per decade than this is too coarse to place an LR reliably."""
+RELIABLE_Z = 10.0
+"""A descent shallower than this many noise units gives a suggestion flagged unreliable."""
+
+
+def optimizer_kind(optimizer: str | None) -> str | None:
+    """"sgd", "adaptive", or None when the optimizer's class name is not known.
+
+    >>> optimizer_kind("SGD"), optimizer_kind("AdamW"), optimizer_kind(None)
+    ('sgd', 'adaptive', None)
+    """
+    if not optimizer:
+        return None
+    return "sgd" if optimizer in SGD_OPTIMIZERS else "adaptive"
+
+
+def density_shift(points_per_decade: float) -> float:
+    """Decades to move the rule's LR for a ramp of this density (0 at the reference).
+
+    >>> round(density_shift(REFERENCE_POINTS_PER_DECADE * 10), 3)
+    -0.7
+    """
+    shift = -DENSITY_SLOPE * math.log10(points_per_decade / REFERENCE_POINTS_PER_DECADE)
+    return min(max(shift, -MAX_DENSITY_SHIFT), MAX_DENSITY_SHIFT)
+
+
+def apply_rule(reading: CurveReading, optimizer: str | None = None) -> Suggestion:
+    """The suggestion for a read curve (see the module docstring for the rule)."""
+    points = reading.points
+    if reading.problem is not None:
+        return Suggestion(None, None, None, False, reading.problem, points, basis="none")
+    assert reading.curve is not None
+    kind = optimizer_kind(optimizer)
+    lrs = reading.lrs
+    first, last = float(lrs[0]), float(lrs[reading.n_finite - 1])
+    divergence = points.get("divergence")
+    top = divergence.lr if divergence is not None else last
+    shift = density_shift(reading.curve.points_per_decade)
+    if not reading.measurable:
+        return _divergence_anchored(reading, kind, divergence, shift, first)
+    knee = points["knee"]
+    f, offset = RULE[kind]
+    x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr)) + offset + shift
+    fell = reading.lr_at(reading.first_fall) if reading.first_fall is not None else first
+    lr = min(max(10**x, fell, first), top, last)
+    start = points.get("descent_start")
+    min_lr = min(start.lr if start is not None else lr, lr)
+    max_lr = max(min(top / 10**MAX_LR_BELOW_DIVERGENCE_DECADES, top), lr)
+    reason = (f"{lr:.3g}: {f:.0%} of the way from where the loss has come 90% down "
+              f"({knee.lr:.3g}) to " + (f"where it diverges ({top:.3g})" if divergence
+                                         else f"the end of the ramp ({top:.3g})")
+              + f", in log(lr), {abs(offset + shift):.2f} decades "
+              + ("lower" if offset + shift < 0 else "higher")
+              + f" ({_kind_words(kind)}).")
+    reliable = True
+    if reading.depth_z < RELIABLE_Z:
+        reliable = False
+        reason += " Unreliable: the descent is weak against the batch-to-batch noise."
+    if divergence is None and reading.minimum is not None and (
+        reading.minimum >= len(reading.smooth) - reading.curve.points(0.25, 3)  # type: ignore
+    ):
+        reliable = False
+        reason += " Unreliable: the loss was still falling at the end of the ramp; raise end_lr."
+    descent = points["minimum"].index - (start.index if start is not None else 0)
+    if descent < MIN_DESCENT_BATCHES:
+        reliable = False
+        reason += (f" Unreliable: the descent spans only {descent} batches, too coarse to "
+                   "place an LR; run more steps or a narrower range.")
+    if reading.curve.points_per_decade < MIN_RELIABLE_DENSITY:
+        reliable = False
+        reason += _COARSE
+    if 10**x < first or 10**x > last:
+        reliable = False
+        reason += " Unreliable: the rule points outside the LRs tried; widen the ramp."
+    return Suggestion(lr, min_lr, max_lr, reliable, reason, points, basis="descent")
+
+
+def _divergence_anchored(reading: CurveReading, kind: str | None,
+                         divergence: CurvePoint | None, shift: float, first: float
+                         ) -> Suggestion:
+    points = reading.points
+    if divergence is None:  # cannot happen: read_curve refuses such a curve
+        return Suggestion(None, None, None, False, "No clear descent.", points, basis="none")
+    anchor = DIVERGENCE_ANCHOR[kind]
+    last = float(reading.lrs[reading.n_finite - 1])
+    lr = min(divergence.lr / 10 ** (anchor - shift), divergence.lr, last)
+    if lr < first * 10**0.5:
+        return Suggestion(None, None, None, False,
+                          "The loss never fell measurably and diverged within half a decade "
+                          "of the ramp's start: start the ramp lower (start_lr).",
+                          points, basis="none")
+    reason = (f"{lr:.3g}: the loss never fell measurably below its start, but it diverges "
+              f"at {divergence.lr:.3g}; {anchor - shift:.2f} decades below that "
+              f"({_kind_words(kind)}), the usual place of the best LR for such curves.")
+    reliable = bool(reading.curve is not None
+                    and reading.curve.points_per_decade >= MIN_RELIABLE_DENSITY)
+    if not reliable:
+        reason += _COARSE
+    return Suggestion(lr, lr, lr, reliable, reason, points, basis="divergence")
+
+
+_COARSE = (" Unreliable: the ramp has fewer than 5 batches a decade, too coarse to place an "
+           "LR; run more steps or a narrower range.")
+
+
+def _kind_words(kind: str | None) -> str:
+    return {"sgd": "the rule for plain SGD", "adaptive": "the rule for adaptive optimizers",
+            None: "the optimizer is not known"}[kind]
