@@ -287,3 +287,17 @@ def cache_validation(data: Any, batches: int, batch_size: int) -> list[tuple[Any
 
 def _slice_batch(structure: Any, part: slice) -> Any:
     return keras.tree.map_structure(lambda array: array[part], structure)
+
+
+def make_loss_fn(model: keras.Model) -> Any:
+    """(x, y) -> the model's compiled loss on that batch, in inference mode."""
+
+    def loss_fn(x: Any, y: Any) -> Any:
+        y_pred = model(x, training=False)
+        return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(loss_fn, reduce_retracing=True)
+    return loss_fn

@@ -36,7 +36,16 @@ from lrfind._defaults import (
     check_positive_int,
     check_stop_factor,
 )
-from lrfind.batches import cache_validation
+from lrfind.batches import cache_validation, make_loss_fn
+from lrfind.curve_points import collapse_accumulation, keep_one_point_per_lr
+from lrfind.loss_source import (
+    CurveError,
+    LogsLoss,
+    as_float,
+    close,
+    misfed_message,
+    mismatch_message,
+)
 from lrfind.ramp import LRRamp
 from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
 from lrfind.state import (
@@ -47,56 +56,16 @@ from lrfind.state import (
     step_count,
     strategy_scope,
 )
-from lrfind.tracker import LAST_BATCH_KEY, BatchLossTracker, StepOrder, needs_buffer
+from lrfind.tracker import (
+    LAST_BATCH_KEY,
+    BatchLossTracker,
+    StepOrder,
+    batch_count_learning_rate,
+    needs_buffer,
+)
 
 PointHook = Callable[[int, float, float, float], None]
 """``on_point(points so far, lr, loss, smoothed loss)``, called after each recorded point."""
-
-
-# ------------------------------------------------------------------ pure curve helpers
-def collapse_accumulation(
-    lrs: np.ndarray, losses: np.ndarray, val_indices: np.ndarray, batches_per_update: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One point per applied update: its first batch's LR and the mean loss of its batches.
-
-    With gradient accumulation the optimizer applies one update per ``batches_per_update``
-    batches, and the ramp advances once per update. Batches of an unfinished update at the
-    end are dropped; validation indices are mapped from batches to updates.
-
-    >>> collapse_accumulation(np.array([1., 1., 2., 2., 3.]), np.array([4., 2., 3., 1., 9.]),
-    ...                       np.array([3]), 2)
-    (array([1., 2.]), array([3., 2.]), array([1]))
-    """
-    if batches_per_update <= 1:
-        return lrs, losses, val_indices
-    updates = len(losses) // batches_per_update
-    used = updates * batches_per_update
-    return (
-        lrs[:used:batches_per_update],
-        losses[:used].reshape(updates, batches_per_update).mean(axis=1),
-        val_indices // batches_per_update,
-    )
-
-
-def keep_one_point_per_lr(
-    lrs: np.ndarray, losses: np.ndarray, val_indices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """(lrs, losses, val_indices, dropped): one point per LR, the later of a repeated pair.
-
-    A mixed-precision step skipped for overflow applies no update, so the next batch runs
-    at the same LR; the later point (whose update was applied) is kept, so the curve stays
-    strictly increasing in LR. Validation indices follow their points.
-
-    >>> keep_one_point_per_lr(np.array([1., 2., 2., 3.]), np.array([5., 4., 3., 2.]),
-    ...                       np.array([1, 3]))
-    (array([1., 2., 3.]), array([5., 3., 2.]), array([1, 2]), 1)
-    """
-    if len(lrs) < 2 or not np.any(lrs[1:] == lrs[:-1]):
-        return lrs, losses, val_indices, 0
-    kept = np.append(lrs[1:] != lrs[:-1], True)
-    position = np.cumsum(kept) - 1
-    val_indices = position[val_indices] + ~kept[val_indices]
-    return lrs[kept], losses[kept], val_indices, int(np.sum(~kept))
 
 
 # ------------------------------------------------------------------------ the callback
@@ -221,9 +190,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._skipped = 0  # batches run before the first recorded one
         self._epoch_start = 0
         self._epoch_checked = False  # the epoch's reported loss checked against the record
-        self._logs_key = "loss"
-        self._loss_metric: Any = None  # "logs": the Mean metric that reports the loss
-        self._metric_state = (0.0, 0.0)  # its (total, count) after the last batch
+        self._logs_loss: LogsLoss | None = None  # "logs": reads the loss from the logs
 
     # Keras hooks -------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -240,9 +207,9 @@ class LRRangeTest(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch_start = len(self._losses)
         self._epoch_checked = False
-        if self._loss_metric is not None:
+        if self._logs_loss is not None:
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
-            self._metric_state = _mean_state(self._loss_metric)
+            self._logs_loss.epoch_begin()
 
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         if self._source is None and self._tracker is not None:
@@ -306,31 +273,11 @@ class LRRangeTest(keras.callbacks.Callback):
 
     def _applied_learning_rate(self, lr_owner: Any) -> Callable[[], Any]:
         """() -> the LR the optimizer applies this step, read inside the train step."""
-        ramp = self._ramp
-        assert ramp is not None
+        assert self._ramp is not None
         if keras.backend.backend() == "tensorflow":
-            # The ramp at the optimizer's step count, read in the same step: a step skipped
-            # for overflow (mixed precision) does not advance it. A custom train_step may
-            # record its loss after the update, when the count has moved on (`StepOrder`).
-            import tensorflow as tf
-
-            eager = bool(getattr(self.model, "run_eagerly", False))
-            order = self._order = StepOrder(lambda: eager or tf.inside_function())
-            ramp.on_call = order.optimizer_asked
-
-            def applied() -> Any:
-                order.loss_recorded()
-                step = step_count(lr_owner)
-                return ramp.value(step - 1 if order.after_update else step)
-
-            return applied
-        # JAX and torch update metric variables apart from the optimizer's state, so the
-        # tracker evaluates the ramp at its own batch count instead.
-        def learning_rate() -> Any:
-            assert self._tracker is not None
-            return ramp.value(ramp.initial_step + self._tracker.batch_count.value)
-
-        return learning_rate
+            self._order = StepOrder.watching(self._ramp, self.model)
+            return self._order.learning_rate(self._ramp, lambda: step_count(lr_owner))
+        return batch_count_learning_rate(self._ramp, lambda: self._tracker)
 
     def _scan_new_points(self, logs: dict[str, Any] | None = None) -> bool:
         """Process batches recorded since the last call; True when the run should stop."""
@@ -392,7 +339,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self._start_logs_source(logs, self.loss_key)
         elif tracker.misfed:
             if not any(metric is tracker for metric in model.metrics):
-                raise self._abort(_misfed_message(model))
+                raise self._abort(misfed_message(model))
             tracker.source = "computed"
             if self._order is not None:  # the re-traced step records before its update
                 self._order.first = None
@@ -406,44 +353,19 @@ class LRRangeTest(keras.callbacks.Callback):
             self._source = "tracker"
 
     def _start_logs_source(self, logs: dict[str, Any], key: str) -> None:
-        model = self.model
-        if key not in logs or _as_float(logs[key]) is None:
-            shown = ", ".join(repr(k) for k in logs if k != LAST_BATCH_KEY) or "nothing"
-            raise self._abort(
-                f"the model's train_step reports no {key!r} in its logs (it reports "
-                f"{shown}) and never hands a loss to Keras's loss tracker, so lrfind cannot "
-                "tell which value is the training loss: pass loss_key= (--loss-key on the "
-                "command line) naming the logs entry that holds it, or update "
-                "self._loss_tracker / a metric named 'loss' with the loss in train_step."
-            )
-        if int(getattr(model, "steps_per_execution", 1) or 1) > 1:
-            raise self._abort(
-                f"the model's train_step reports its loss only through its logs ({key!r}), "
-                "which a callback sees once per execution: compile with "
-                "steps_per_execution=1 for the range test, so every batch has its point."
-            )
-        value = _as_float(logs[key])
-        means = [m for m in _flat_metrics(model) if isinstance(m, keras.metrics.Mean)]
-        named = [m for m in means if m.name == key and m is not self._tracker]
-        matching = [m for m in means if _close(_as_float(m.result()), value)]
-        self._loss_metric = (named or matching or [None])[0]
-        self._metric_state = (0.0, 0.0)  # fit reset the model's metrics as the epoch began
-        self._logs_key = key
+        try:
+            self._logs_loss = LogsLoss(self.model, logs, key, self._tracker)
+        except CurveError as error:
+            raise self._abort(str(error)) from None
         self._source = "logs"
 
     def _scan_logs(self, logs: dict[str, Any]) -> bool:
         """Record this batch's point from the logs; True when the run should stop."""
         if self._finished:
             return True
-        value = _as_float(logs.get(self._logs_key))
-        weight = 1.0
-        if self._loss_metric is not None:  # a running mean: this batch's own value
-            _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
-            total, count = _mean_state(self._loss_metric)
-            weight = count - self._metric_state[1]
-            value = (total - self._metric_state[0]) / weight if weight > 0 else math.nan
-            self._metric_state = (total, count)
-        assert self._ramp is not None
+        assert self._logs_loss is not None and self._ramp is not None
+        _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
+        value, weight = self._logs_loss.batch(logs)
         lr = self._ramp.value_at(len(self._losses) + self._skipped)
         if value is None or self._record(lr, value, weight):
             return True
@@ -459,21 +381,15 @@ class LRRangeTest(keras.callbacks.Callback):
         reports each batch's loss itself, the last recorded one).
         """
         self._epoch_checked = True
-        reported = _as_float(logs.get("loss"))
+        reported = as_float(logs.get("loss"))
         if reported is None or not self._losses or not math.isfinite(reported):
             return
         assert self._tracker is not None
         _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
         recorded = self._tracker.running_mean()
-        if _close(reported, recorded) or _close(reported, self._losses[-1]):
+        if close(reported, recorded) or close(reported, self._losses[-1]):
             return
-        raise self._abort(
-            f"the loss the model's train_step reports ({reported:.6g}) is not the loss it "
-            f"hands to Keras's loss tracker ({recorded:.6g}), so the curve would not be the "
-            "training loss. Pass loss_key= naming the logs entry that holds the training "
-            "loss, or have train_step update self._loss_tracker (or its metric named "
-            "'loss') with it."
-        )
+        raise self._abort(mismatch_message(reported, recorded))
 
     def _abort(self, message: str) -> CurveError:
         """Restore the model now (Keras calls no callback after a raise) and make the error."""
@@ -496,7 +412,7 @@ class LRRangeTest(keras.callbacks.Callback):
     def _evaluate_validation(self) -> None:
         model = self.model  # on JAX, this syncs the variables with the fit's state
         if self._val_loss_fn is None:
-            self._val_loss_fn = _make_loss_fn(model)
+            self._val_loss_fn = make_loss_fn(model)
         assert self._val_cache is not None
         ((x_val, y_val),) = self._val_cache
         self._last_val_at = len(self._losses)
@@ -543,7 +459,7 @@ class LRRangeTest(keras.callbacks.Callback):
             settings["non_finite_lr"] = self._non_finite_lr
         if self._source not in (None, "tracker"):
             settings["loss_source"] = (
-                f"logs[{self._logs_key!r}]" if self._source == "logs" else "compute_loss"
+                f"logs[{self._logs_loss.key!r}]" if self._logs_loss else "compute_loss"
             )
         if self._skipped:
             settings["unrecorded_batches"] = self._skipped
@@ -568,64 +484,3 @@ class LRRangeTest(keras.callbacks.Callback):
             "beta": self.beta,
             "stop_factor": self.stop_factor,
         }
-
-
-def _make_loss_fn(model: keras.Model) -> Any:
-    """(x, y) -> the model's compiled loss on that batch, in inference mode."""
-
-    def loss_fn(x: Any, y: Any) -> Any:
-        y_pred = model(x, training=False)
-        return model.compute_loss(x=x, y=y, y_pred=y_pred, training=False)
-
-    if keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(loss_fn, reduce_retracing=True)
-    return loss_fn
-
-
-class CurveError(ValueError):
-    """The run cannot give a curve of the training loss; the message says why and the fix.
-
-    The model has been restored when this is raised.
-    """
-
-
-def _misfed_message(model: keras.Model) -> str:
-    return (
-        f"{type(model).__name__}.train_step updates the loss tracker with the model's "
-        "predictions, not the loss (Keras 3's shim for the Keras 2 idiom "
-        "self.compiled_metrics.update_state(y, y_pred) feeds y_pred to every Mean metric), "
-        "so neither lrfind nor fit's logs['loss'] see the training loss. Update the "
-        "metrics as Keras 3 does: loss = self.compute_loss(x, y, y_pred), then "
-        "`for m in self.metrics: m.update_state(loss) if m.name == 'loss' else "
-        "m.update_state(y, y_pred)`."
-    )
-
-
-def _flat_metrics(model: keras.Model) -> list[Any]:
-    """The model's metrics, with those inside Keras's compile-metrics container."""
-    found = []
-    for metric in model.metrics:
-        found.append(metric)
-        found.extend(getattr(metric, "metrics", []) or [])
-    return found
-
-
-def _mean_state(metric: Any) -> tuple[float, float]:
-    return (float(ops.convert_to_numpy(metric.total)), float(ops.convert_to_numpy(metric.count)))
-
-
-def _as_float(value: Any) -> float | None:
-    try:
-        array = np.asarray(ops.convert_to_numpy(value), dtype=np.float64)
-    except (TypeError, ValueError):
-        return None
-    return float(array) if array.size == 1 else None
-
-
-def _close(a: float | None, b: float | None) -> bool:
-    """Equal to float32 rounding (a mean accumulated in float32 over many batches)."""
-    if a is None or b is None or not (math.isfinite(a) and math.isfinite(b)):
-        return False
-    return abs(a - b) <= 1e-4 * max(abs(a), abs(b)) + 1e-7

@@ -172,6 +172,35 @@ class StepOrder:
     def after_update(self) -> bool:
         return self.first == "update"
 
+    @classmethod
+    def watching(cls, ramp: Any, model: keras.Model) -> StepOrder:
+        """An order that hears the optimizer ask ``ramp`` for the LR (TensorFlow: while a
+        step is traced, or every step when the model runs eagerly)."""
+        import tensorflow as tf
+
+        eager = bool(getattr(model, "run_eagerly", False))
+        order = cls(lambda: eager or tf.inside_function())
+        ramp.on_call = order.optimizer_asked
+        return order
+
+    def learning_rate(self, ramp: Any, step_count: Any) -> Any:
+        """() -> the ramp at the optimizer's step count, read in the same train step: a
+        step skipped for overflow (mixed precision) does not advance it; a loss recorded
+        after the update reads the count less one."""
+
+        def applied() -> Any:
+            self.loss_recorded()
+            step = step_count()
+            return ramp.value(step - 1 if self.after_update else step)
+
+        return applied
+
+
+def batch_count_learning_rate(ramp: Any, tracker: Any) -> Any:
+    """() -> the ramp at the tracker's own batch count: JAX and torch update metric
+    variables apart from the optimizer's state, so the step count cannot be read there."""
+    return lambda: ramp.value(ramp.initial_step + tracker().batch_count.value)
+
 
 def needs_buffer(model: keras.Model, steps_per_execution: int) -> bool:
     """Whether the callback may miss a batch's logs, so every batch must be buffered.

@@ -5,7 +5,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from lrfind.callback import LRRangeTest, collapse_accumulation, keep_one_point_per_lr
+from lrfind.callback import LRRangeTest
+from lrfind.curve_points import collapse_accumulation, keep_one_point_per_lr
 from lrfind.ramp import LRRamp
 from lrfind.state import KerasPatch
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from lrfind import LRFinder
-from lrfind.callback import CurveError
+from lrfind.loss_source import CurveError
 
 pytestmark = [
     pytest.mark.slow,
