@@ -4,8 +4,10 @@ For each task (one TensorFlow thread, as the grid runs), with training seed 0:
 
 * the final validation loss at a tiny LR (1e-6) and at a few plausible LRs for its optimizer
   (a guess and a decade either side, then lower decades while all of them diverge): the
-  task is learnable when the best of those is finite and clearly below the tiny LR's
-  (ratio < 0.8);
+  task is learnable when the best of those is finite and clearly below both the tiny LR's
+  and the loss of the best constant prediction (class frequencies, the mean or the median
+  of the training targets): ratios < 0.8 (a tiny LR alone can start far above chance, e.g.
+  on unstandardised inputs);
 * seconds per training run (the first run of a task also traces the model; it is timed
   apart);
 * reproducibility of `training.TaskRunner`'s reset: a second run at the guessed LR gives the
@@ -28,7 +30,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task, build_model
+from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task, build_model, load_data
 from benchmarks.training import TaskRunner, configure_tensorflow
 
 TINY_LR = 1e-6
@@ -59,6 +61,28 @@ def optimizer_reset_ok(runner: TaskRunner) -> bool:
     )
 
 
+def constant_loss(task: Task) -> float:
+    """Validation loss of the best constant prediction fitted on the training targets."""
+    import keras
+
+    _, y, _, y_val = load_data(task.data)
+    if task.loss == "sparse_categorical_crossentropy":
+        n_classes = int(max(y.max(), y_val.max())) + 1
+        prior = (np.bincount(y, minlength=n_classes) + 1) / (len(y) + n_classes)
+        pred = np.tile(prior, (len(y_val), 1))
+    elif task.loss == "categorical_crossentropy":
+        pred = np.tile(y.mean(axis=0), (len(y_val), 1))
+    elif task.loss == "binary_crossentropy":
+        pred = np.full((len(y_val), 1), y.mean())
+    elif task.loss in ("mae", "huber"):
+        pred = np.full((len(y_val), 1), np.median(y))
+    else:
+        pred = np.full((len(y_val), 1), y.mean())
+    y_true = y_val.reshape(len(y_val), -1) if pred.shape[1] == 1 else y_val
+    loss = keras.losses.get(task.loss)(y_true.astype("float32"), pred.astype("float32"))
+    return float(np.mean(keras.ops.convert_to_numpy(loss)))
+
+
 def check(task: Task, lr: float | None = None) -> dict:
     runner = TaskRunner(task)
     reset_ok = optimizer_reset_ok(runner)
@@ -77,9 +101,12 @@ def check(task: Task, lr: float | None = None) -> dict:
         losses[probe] = runner.train(probe, 0)
     best_lr = min((v, k) for k, v in losses.items() if k != TINY_LR)[1]
     ratio = losses[best_lr] / losses[TINY_LR]
+    constant = constant_loss(task)
     return {
         "tiny": losses[TINY_LR], "losses": losses, "best_lr": best_lr, "ratio": ratio,
-        "learnable": math.isfinite(losses[best_lr]) and ratio < LEARNABLE,
+        "constant": constant, "vs_constant": losses[best_lr] / constant,
+        "learnable": math.isfinite(losses[best_lr]) and max(ratio, losses[best_lr] / constant)
+        < LEARNABLE,
         "first_s": first_s, "seconds": float(np.median(seconds)),
         "reproducible": first == losses[lr], "reset_ok": reset_ok,
     }
@@ -92,13 +119,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configure_tensorflow(1)
     names = args.tasks or [t.name for t in TASKS if t.group == "dev" and len(t.seeds) == 3]
-    print(f"{'task':32s} {'tiny-LR loss':>12s} {'best loss':>10s} {'at LR':>8s} {'ratio':>6s} "
-          f"{'s/run':>6s} {'1st run s':>9s}  learnable reproducible optimizer-reset")
+    print(f"{'task':32s} {'tiny-LR loss':>12s} {'constant':>9s} {'best loss':>10s} {'at LR':>8s} "
+          f"{'/tiny':>6s} {'/const':>6s} {'s/run':>6s} {'1st run s':>9s}  learnable "
+          "reproducible optimizer-reset")
     failed = []
     for name in names:
         r = check(TASKS_BY_NAME[name], args.lr)
-        print(f"{name:32s} {r['tiny']:12.4g} {r['losses'][r['best_lr']]:10.4g} "
-              f"{r['best_lr']:8.2g} {r['ratio']:6.3f} {r['seconds']:6.2f} {r['first_s']:9.2f}  "
+        best = r["losses"][r["best_lr"]]
+        print(f"{name:32s} {r['tiny']:12.4g} {r['constant']:9.4g} {best:10.4g} "
+              f"{r['best_lr']:8.2g} {r['ratio']:6.3f} {r['vs_constant']:6.3f} {r['seconds']:6.2f} "
+              f"{r['first_s']:9.2f}  "
               f"{r['learnable']!s:9s} {r['reproducible']!s:11s} {r['reset_ok']!s}", flush=True)
         if not (r["learnable"] and r["reproducible"] and r["reset_ok"]):
             failed.append(name)

@@ -26,7 +26,7 @@ definition); recorded curves in ``$LRFIND_BENCH_CACHE`` (default ``~/.cache/lrfi
 keyed by task, length, seed and a hash of every ``lrfind`` module that shapes a recorded
 curve (`training.recorder_hash`).
 
-    python -m benchmarks.suggestion_quality --write-readme    # ~20 min with a filled grid
+    python -m benchmarks.suggestion_quality --write-readme    # ~20 min for 21 tasks, filled grid
     python -m benchmarks.suggestion_quality --train --lengths   # quick: no training at all
 """
 
