@@ -156,16 +156,19 @@ def run_trials(
     curve_lr: float | None = None,
     extend: Callable[[float, str], float | None] | None = None,
     on_trial: TrialHook | None = None,
+    halving: bool = True,
 ) -> TrialsResult:
     """Train each LR of ``lrs`` for a short budget from the model's current state; keep the
     one with the lowest held-out loss (successive halving over `rung_plan`).
 
     ``extend(lr, "up" | "down")`` may propose one more candidate beyond an edge when the best
-    trial sits there after the first rung. The model is restored bit for bit afterwards.
+    trial sits there after the first rung. ``halving=False`` gives every LR the same share
+    of the budget in one rung (a plain grid search). The model is restored bit for bit
+    afterwards.
     """
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     split = _split(x, y, batch_size, validation_data, seed)
-    plan = rung_plan(len(lrs), budget)
+    plan = rung_plan(len(lrs), budget) if halving else [(len(lrs), max(1, budget // len(lrs)))]
     state = ModelState.capture(model)
     start = _snapshot(state)
     trials = [Trial(float(lr)) for lr in sorted(lrs)]

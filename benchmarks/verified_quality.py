@@ -1,0 +1,149 @@
+"""Do the trials help? The curve's suggestion, the verified one, and a plain grid search.
+
+For every task (``--group``) and finder seed:
+
+1. ``LRFinder.find`` at its defaults (three range tests of 800 batches, the task's batch
+   size): the curve's suggestion (``result.curve_suggestion``).
+2. ``result.verify`` with ``--budget`` batches of trials (scored on a held-out slice of the
+   training data, never on the task's validation set, which the ground truth is measured on).
+3. A plain log-spaced grid search over 1e-6..1 (``GRID_POINTS`` LRs, each the same share of
+   the same total batches as the range tests and the trials together, no halving), scored on
+   the same held-out slice: what the batches would buy without a range test.
+
+Each LR's regret is read off the task's grid truth (`grid.Truth.interpolated_regret`); a
+refusal is scored as the Keras default LR. Results are cached per task/seed/budget in
+``verified_results.json`` (committed), so a re-run only computes what is missing.
+
+    python -m benchmarks.verified_quality --group dev --seeds 100 101
+    python -m benchmarks.verified_quality --group holdout --budgets 800 1600 3200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from benchmarks.grid import Cache, task_truth
+from benchmarks.tasks import TASKS, Task, build_model, keras_default_lr, load_data
+from benchmarks.training import configure_tensorflow, recorder_hash
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "verified_results.json"
+GRID_POINTS = 7
+GRID_RANGE = (1e-6, 1.0)
+
+
+def run_one(task: Task, seed: int, budget: int) -> dict:
+    """One task and finder seed: the three LRs (curve, verified, grid search) and costs."""
+    from lrfind import LRFinder
+    from lrfind.trials import run_trials
+
+    x, y, _, _ = load_data(task.data)
+    model = build_model(task, seed)
+    t0 = time.perf_counter()
+    result = LRFinder(model).find(x, y, batch_size=task.batch_size, seed=seed)
+    t1 = time.perf_counter()
+    curve = result.curve_suggestion
+    range_batches = len(result) + sum(len(r) for r in result.repeats)
+    trials = result.verify(model, x, y, budget=budget, batch_size=task.batch_size, seed=seed)
+    t2 = time.perf_counter()
+    grid = run_trials(model, x, y, lrs=list(np.geomspace(*GRID_RANGE, GRID_POINTS)),
+                      budget=range_batches + trials.budget, batch_size=task.batch_size,
+                      seed=seed, halving=False)
+    t3 = time.perf_counter()
+    return {
+        "curve": curve.lr, "curve_basis": curve.basis, "verified": trials.lr,
+        "trial_lrs": [t.lr for t in trials.trials], "grid_search": grid.lr,
+        "range_batches": range_batches, "trial_batches": trials.budget,
+        "grid_batches": grid.budget, "seconds": [t1 - t0, t2 - t1, t3 - t2],
+    }
+
+
+def load_results() -> dict:
+    if RESULTS.exists():
+        data = json.loads(RESULTS.read_text())
+        if data.get("recorder") == recorder_hash():
+            return data
+    return {"recorder": recorder_hash(), "runs": {}}
+
+
+def save_results(data: dict) -> None:
+    tmp = RESULTS.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, RESULTS)
+
+
+def table(data: dict, tasks: list[Task], budget: int, cache: Cache) -> list[str]:
+    rows = {"curve": [], "verified": [], "grid_search": [], "Keras default": []}
+    hits = {k: 0 for k in rows}
+    count = 0
+    for task in tasks:
+        truth = task_truth(cache, task)
+        per = {k: [] for k in rows}
+        for key, run in data["runs"].items():
+            name, _, run_budget = key.split("/")
+            if name != task.name or int(run_budget) != budget:
+                continue
+            count += 1
+            for kind in ("curve", "verified", "grid_search"):
+                lr = run[kind] if run[kind] is not None else keras_default_lr(task)
+                per[kind].append(truth.interpolated_regret(lr))
+                hits[kind] += truth.in_band(lr)
+            per["Keras default"].append(truth.interpolated_regret(keras_default_lr(task)))
+            hits["Keras default"] += truth.in_band(keras_default_lr(task))
+        for kind in rows:
+            if per[kind]:
+                rows[kind].append(float(np.median(per[kind])))
+    lines = [f"budget {budget} batches of trials; {count} runs over {len(rows['curve'])} tasks",
+             "| LR from | median regret | geometric mean | worst task | in band |",
+             "|---|---|---|---|---|"]
+    for kind, values in rows.items():
+        if not values:
+            continue
+        v = np.array(values)
+        gm = float(np.exp(np.mean(np.log(np.minimum(v, 100)))))
+        lines.append(f"| {kind} | {np.median(v):.3f} | {gm:.3f} | {v.max():.2f} | "
+                     f"{hits[kind]}/{count} |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--group", default="dev")
+    parser.add_argument("--tasks", nargs="*")
+    parser.add_argument("--seeds", type=int, nargs="*", default=[100, 101])
+    parser.add_argument("--budgets", type=int, nargs="*", default=[800])
+    parser.add_argument("--report", action="store_true", help="only print the tables")
+    args = parser.parse_args(argv)
+    configure_tensorflow(1)
+    cache = Cache()
+    tasks = [t for t in TASKS if t.group == args.group and (not args.tasks or t.name in args.tasks)]
+    data = load_results()
+    if not args.report:
+        for task in tasks:
+            for seed in args.seeds:
+                for budget in args.budgets:
+                    key = f"{task.name}/{seed}/{budget}"
+                    if key in data["runs"]:
+                        continue
+                    data["runs"][key] = run_one(task, seed, budget)
+                    save_results(data)
+                    run = data["runs"][key]
+                    print(f"{key:45s} curve {run['curve'] or math.nan:9.3g} verified "
+                          f"{run['verified']:9.3g} grid {run['grid_search']:9.3g} "
+                          f"({sum(run['seconds']):.0f}s)", flush=True)
+    for budget in args.budgets:
+        print("\n".join(table(data, tasks, budget, cache)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
