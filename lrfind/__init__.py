@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lrfind.analysis import suggest
     from lrfind.callback import LRRangeTest
     from lrfind.finder import LRFinder
-    from lrfind.plotting import plot_result, plot_schedule
+    from lrfind.plotting import plot_result, plot_schedule, result_figure
     from lrfind.ramp import LRRamp
     from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
     from lrfind.schedules import (
@@ -52,6 +52,7 @@ __all__ = [
     "decay_schedule",
     "plot_result",
     "plot_schedule",
+    "result_figure",
     "schedule_values",
     "smooth_losses",
     "suggest",
@@ -70,6 +71,7 @@ _LAZY_NAMES = {
     "suggest": "lrfind.analysis",
     "plot_result": "lrfind.plotting",
     "plot_schedule": "lrfind.plotting",
+    "result_figure": "lrfind.plotting",
     "CyclicLR": "lrfind.schedules",
     "LinearWarmup": "lrfind.schedules",
     "OneCycleLR": "lrfind.schedules",
