@@ -55,6 +55,9 @@ most this many batches late. Chosen in ``benchmarks/overhead.py``."""
 # ----------------------------------------------------------------------------- data
 DEFAULT_BATCH_SIZE = 32
 """Keras's own default batch size for array data."""
+IMAGE_SIZE = (256, 256)
+"""Height and width images are resized to when neither ``--image-size`` nor the model's
+input gives them: the default of ``keras.utils.image_dataset_from_directory``."""
 DEFAULT_VAL_EVERY = 10
 """Validation mode: evaluate the cached validation subset every this many batches."""
 DEFAULT_VAL_BATCHES = 4
@@ -91,7 +94,9 @@ class ArgumentNames:
 
     cli: bool = False
 
-    _CLI_NAMES: ClassVar[dict[str, str]] = {"beta": "--smoothing", "num_steps": "--steps"}
+    _CLI_NAMES: ClassVar[dict[str, str]] = {
+        "beta": "--smoothing", "num_steps": "--steps", "budget": "--verify-budget",
+    }
 
     def __call__(self, parameter: str) -> str:
         if not self.cli:

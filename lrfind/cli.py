@@ -34,9 +34,11 @@ from lrfind._defaults import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_BETA,
     DEFAULT_END_LR,
+    DEFAULT_REPEATS,
     DEFAULT_START_LR,
     DEFAULT_STEPS,
     DEFAULT_STOP_FACTOR,
+    DEFAULT_TRIAL_BUDGET,
     check_beta,
     check_lr_range,
     check_positive_int,
@@ -44,7 +46,7 @@ from lrfind._defaults import (
     check_stop_factor,
     plan,
 )
-from lrfind.cli_console import ProgressBar, native_noise_held_back
+from lrfind.cli_console import ProgressBar, keras_warnings_held_back, native_noise_held_back
 from lrfind.cli_report import EXIT_NO_SUGGESTION, compile_names, recommendation, report
 
 if TYPE_CHECKING:
@@ -118,6 +120,8 @@ class _Options:
     data: Path
     x_key: str | None
     y_key: str | None
+    target: str | None
+    image_size: str | tuple[int, int] | None  # "H,W" as given; (H, W) once checked
     start_lr: float
     end_lr: float
     steps: int | None
@@ -125,6 +129,10 @@ class _Options:
     batch_size: int
     smoothing: float
     stop_factor: float | None  # None: never stop early (--stop-factor inf)
+    repeats: int | None
+    loss_key: str | None
+    verify: bool
+    verify_budget: int | None
     linear: bool
     shuffle: bool
     seed: int | None
@@ -155,6 +163,7 @@ def _option(panel: str, help: str, *names: str, **settings: Any) -> Any:
 
 _data, _ramp = partial(_option, "Data"), partial(_option, "Range test")
 _output, _model = partial(_option, "Output"), partial(_option, "Model")
+_verify = partial(_option, "Verification")
 
 
 @app.command(cls=_Command, help=COMMAND_HELP, epilog=EXIT_CODES_HELP)
@@ -164,12 +173,27 @@ def run(
         metavar="MODEL", show_default=False,
     )],
     data: Annotated[Path, typer.Argument(
-        help="The data: an .npz with arrays x and y (or x_train, y_train), or a directory of "
-        ".npy files (memory-mapped).",
+        help="The data: an .npz with arrays x and y (or x_train, y_train, or arrays named "
+        "after the model's inputs and outputs), a directory of .npy files (memory-mapped), a "
+        "directory of class sub-folders of images, or a .csv table (with --target).",
         metavar="DATA", show_default=False,
     )],
-    x_key: Annotated[str | None, _data("Name of the inputs array in DATA.")] = None,
-    y_key: Annotated[str | None, _data("Name of the targets array in DATA.")] = None,
+    x_key: Annotated[str | None, _data(
+        "Name of the inputs array in DATA; a,b,c for a model with several inputs.",
+        show_default=False,
+    )] = None,
+    y_key: Annotated[str | None, _data(
+        "Name of the targets array in DATA; a,b for a model with several outputs.",
+        show_default=False,
+    )] = None,
+    target: Annotated[str | None, _data(
+        "The label column of a .csv DATA; the other numeric columns are the inputs.",
+        metavar="COLUMN", show_default=False,
+    )] = None,
+    image_size: Annotated[str | None, _data(
+        "Height,width images are resized to (default: the model's input size).",
+        metavar="H,W", show_default=False,
+    )] = None,
     batch_size: Annotated[int, _data("Batch size.", "--batch-size", "-b")] = DEFAULT_BATCH_SIZE,
     shuffle: Annotated[bool, _data("Shuffle the data each pass.")] = True,
     start_lr: Annotated[float, _ramp("Learning rate of the first batch.")] = DEFAULT_START_LR,
@@ -191,6 +215,22 @@ def run(
         "Ramp the learning rate linearly instead of exponentially.", "--linear"
     )] = False,
     seed: Annotated[int | None, _ramp("Random seed, for a reproducible run.")] = None,
+    repeats: Annotated[int | None, _ramp(
+        f"Range tests to run (default {DEFAULT_REPEATS}), each with its own shuffle; the "
+        "suggestion is the median of theirs.", show_default=False,
+    )] = None,
+    loss_key: Annotated[str | None, _ramp(
+        "The logs entry a custom train_step reports its training loss under (default: "
+        "found by lrfind).", metavar="NAME", show_default=False,
+    )] = None,
+    verify: Annotated[bool, _verify(
+        "Measure the suggestion: train a few candidate LRs from the curve briefly and keep "
+        "the one with the lowest held-out loss.", "--verify",
+    )] = False,
+    verify_budget: Annotated[int | None, _verify(
+        f"Batches the trials of --verify train in all (default {DEFAULT_TRIAL_BUDGET}).",
+        metavar="N", show_default=False,
+    )] = None,
     out: Annotated[Path, _output(
         "Directory for curve.png, result.json and curve.csv (created if missing).", "--out", "-o"
     )] = Path("lrfind-output"),
@@ -225,9 +265,11 @@ def run(
 ) -> None:
     """The ``lrfind`` command (see `COMMAND_HELP`)."""
     options = _Options(
-        model=model, data=data, x_key=x_key, y_key=y_key, start_lr=start_lr, end_lr=end_lr,
-        steps=steps, epochs=epochs, batch_size=batch_size, smoothing=smoothing,
-        stop_factor=stop_factor, linear=linear, shuffle=shuffle, seed=seed, out=out, svg=svg,
+        model=model, data=data, x_key=x_key, y_key=y_key, target=target, image_size=image_size,
+        start_lr=start_lr, end_lr=end_lr, steps=steps, epochs=epochs, batch_size=batch_size,
+        smoothing=smoothing, stop_factor=stop_factor, repeats=repeats, loss_key=loss_key,
+        verify=verify, verify_budget=verify_budget, linear=linear, shuffle=shuffle, seed=seed,
+        out=out, svg=svg,
         derivative=derivative, json=json, quiet=quiet, optimizer=optimizer, loss=loss,
         unsafe=unsafe, imports=list(imports or []), debug=debug,
     )
@@ -331,11 +373,31 @@ def _check_options(options: _Options) -> _Options:
         check_lr_range(options.start_lr, options.end_lr, CLI_NAMES)
         check_run_length(options.steps, options.epochs, CLI_NAMES)
         check_positive_int("batch_size", options.batch_size, CLI_NAMES)
+        for name in ("repeats", "verify_budget"):
+            if getattr(options, name) is not None:
+                check_positive_int(name, getattr(options, name), CLI_NAMES)
+        if options.verify_budget is not None and not options.verify:
+            raise ValueError("--verify-budget sets the budget of the trials: add --verify.")
         return dataclasses.replace(
             options,
             smoothing=check_beta(options.smoothing, CLI_NAMES),
             stop_factor=check_stop_factor(options.stop_factor, CLI_NAMES),
+            image_size=_image_size(options.image_size),
         )
+
+
+def _image_size(text: Any) -> tuple[int, int] | None:
+    """``--image-size 180,180`` as (180, 180)."""
+    if text is None:
+        return None
+    parts = str(text).replace("x", ",").split(",")
+    try:
+        height, width = (int(part) for part in parts)
+    except ValueError:
+        height = width = 0
+    if height < 1 or width < 1:
+        raise ValueError(f"--image-size takes height,width in pixels, e.g. 180,180; got {text!r}.")
+    return height, width
 
 
 def _run(options: _Options, err: Console) -> int:
@@ -343,28 +405,27 @@ def _run(options: _Options, err: Console) -> int:
 
     options = _check_options(options)
     model_path = inputs.check_model_path(options.model)
-    training = inputs.load_data(options.data, x_key=options.x_key, y_key=options.y_key)
-    with _bad_input():
-        planned = plan(
-            math.ceil(len(training) / options.batch_size), options.steps, options.epochs,
-            CLI_NAMES, batch_size=options.batch_size,
-        ).num_steps
+    data = inputs.open_data(options.data, x_key=options.x_key, y_key=options.y_key,
+                            target=options.target)
     inputs.check_output_dir(options.out)
     show = not options.quiet
-
-    with native_noise_held_back(err, enabled=not options.debug) as status_console:
+    quiet_keras = keras_warnings_held_back(enabled=not options.debug)
+    noise = native_noise_held_back(err, enabled=not options.debug, replay=show)
+    with quiet_keras, noise as status_console:
         status = status_console.status("Loading TensorFlow and the model…")
         with status if show else nullcontext():
-            inputs.import_modules(options.imports)
-            model = inputs.load_model(model_path, unsafe=options.unsafe)
-            inputs.compile_model(model, options.optimizer, options.loss)
-            inputs.check_fits(model, training.x, x_name=training.x_key)
+            training, model = _load(options, model_path, data)
+            repeats = _repeats(options)
+            with _bad_input():
+                planned = plan(
+                    math.ceil(len(training) / options.batch_size), options.steps,
+                    options.epochs, CLI_NAMES, batch_size=options.batch_size,
+                ).num_steps
             from lrfind.finder import LRFinder
 
-    names = compile_names(model)
-    with ProgressBar(err, planned, enabled=show) as progress:
-        result = _find(LRFinder(model), training, options, progress.on_point)
-        progress.finish(len(result), result.stop_reason)
+        names = compile_names(model)
+        with ProgressBar(err, planned * repeats, enabled=show) as progress:
+            result = _find(LRFinder(model), training, options, progress, repeats)
     result.settings["run"] = _run_settings(options, model_path, training, names)
     files = _write_outputs(result, options)
     suggestion = result.suggestion
@@ -385,30 +446,73 @@ def _run(options: _Options, err: Console) -> int:
     return EXIT_OK if reliable else EXIT_NO_SUGGESTION
 
 
-def _find(finder: Any, training: TrainingData, options: _Options, on_point: Any) -> Any:
-    """``finder.find`` with the options; its ValueError (its own checks of the data, or
-    Keras's) becomes bad input."""
+def _load(options: _Options, model_path: Path, data: Any) -> tuple[TrainingData, Any]:
+    """The model, compiled, and the data it takes, checked against it."""
+    from lrfind import cli_inputs as inputs
+
+    inputs.import_modules(options.imports)
+    model = inputs.load_model(model_path, unsafe=options.unsafe)
+    inputs.compile_model(model, options.optimizer, options.loss)
+    training = inputs.select(
+        model, data, x_key=options.x_key, y_key=options.y_key,
+        batch_size=options.batch_size, image_size=options.image_size,  # type: ignore[arg-type]
+        seed=options.seed, shuffle=options.shuffle,
+    )
+    inputs.probe_model(model, training.x)
+    return training, model
+
+
+def _repeats(options: _Options) -> int:
+    """``--repeats``, else the default `LRFinder.find` runs (read from it at run time)."""
+    import lrfind.finder
+
+    return options.repeats or lrfind.finder.DEFAULT_REPEATS
+
+
+def _find(finder: Any, training: TrainingData, options: _Options, progress: ProgressBar,
+          repeats: int) -> Any:
+    """``finder.find`` with the options, then the trials of ``--verify`` (what
+    ``find(verify=True)`` runs, with a progress line per trial); a ValueError (lrfind's own
+    checks of the data, or Keras's) becomes bad input."""
+    arrays = training.kind != "images"
+    batch_size = options.batch_size if arrays else None  # a dataset comes batched
     try:
-        return finder.find(
+        result = finder.find(
             training.x,
             training.y,
             options.start_lr,
             options.end_lr,
-            options.batch_size,
+            batch_size,
             options.epochs,
             steps=options.steps,
             mode="linear" if options.linear else "exponential",
             beta=options.smoothing,
             stop_factor=options.stop_factor,
-            shuffle=options.shuffle,
+            shuffle=options.shuffle and arrays,
             seed=options.seed,
-            on_point=on_point,
+            on_point=progress.on_point,
+            loss_key=options.loss_key,
+            repeats=repeats,
         )
+        progress.finish(len(result), result.stop_reason)
+        if options.verify:
+            budget = options.verify_budget or DEFAULT_TRIAL_BUDGET
+            progress.start_trials(budget)
+            result.verify(finder.model, training.x, training.y, budget=budget,
+                          batch_size=batch_size, seed=0 if options.seed is None else options.seed,
+                          on_trial=progress.on_trial)
+            progress.finish_trials(result.trials.budget)
+        return result
     except ValueError as error:
+        from lrfind.cli_inputs import exception_chain, own_words
+
+        deepest = exception_chain(error)[-1]
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         message = _sentence(lines[0] if lines else type(error).__name__)
         if not _raised_by_lrfind(error):
             message = f"Keras rejected the data: {message} Hint: {_DATA_MODEL_HINT}."
+        elif deepest is not error and not isinstance(deepest, ValueError):
+            message = _sentence(f"{message} The cause: {own_words(deepest)}")
         raise _Failure(message) from error
 
 
@@ -426,6 +530,12 @@ def _run_settings(
         "epochs": options.epochs,
         "shuffle": options.shuffle,
         "seed": options.seed,
+        "data_kind": training.kind,
+        "image_size": options.image_size,
+        "repeats": options.repeats,
+        "loss_key": options.loss_key,
+        "verify": options.verify,
+        "verify_budget": options.verify_budget,
         "optimizer": names["optimizer_class"],
         "loss": names["loss_name"],
     }

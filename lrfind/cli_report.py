@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from lrfind.result import LRFinderResult
     from lrfind.suggestion import Suggestion
+    from lrfind.trial_results import TrialsResult
 
 EXIT_NO_SUGGESTION = 3
 """The command's exit code when the run worked but the curve supports no reliable suggestion
@@ -59,16 +60,22 @@ def report(
     table.add_column("loss", justify="right")
     table.add_column("why")
     table.add_row("suggested lr", format_lr(suggestion.lr), "", suggestion.reason, style="bold")
+    trials = result.trials is not None and getattr(suggestion, "basis", None) == "trials"
+    within = f"within {result.trials.tolerance:.0%} of the best" if result.trials else ""
     if suggestion.min_lr is not None:
         table.add_row("band low", format_lr(suggestion.min_lr), "",
-                      "min_lr: where the loss starts falling; base_lr of a cycle.")
+                      f"min_lr: the lowest trial LR {within}; base_lr of a cycle." if trials
+                      else "min_lr: where the loss starts falling; base_lr of a cycle.")
     if suggestion.max_lr is not None:
         table.add_row("band high", format_lr(suggestion.max_lr), "",
-                      "max_lr: half a decade below divergence; max_lr of a cycle.")
+                      f"max_lr: the highest trial LR {within}; max_lr of a cycle." if trials
+                      else "max_lr: half a decade below divergence; max_lr of a cycle.")
     for name, point in sorted(suggestion.points.items(), key=lambda item: item[1].lr):
         loss = f"{point.loss:.4g}" if math.isfinite(point.loss) else "-"
         table.add_row(POINT_LABELS.get(name, name), format_lr(point.lr), loss, point.reason)
     out.print(table)
+    if result.trials is not None:
+        out.print(trials_table(result.trials))
     out.print(recommendation(result), markup=False)
     code = snippet(suggestion, samples, batch_size, names)
     if code:
@@ -76,6 +83,40 @@ def report(
         out.print(code, markup=False)
     written = ", ".join(str(path) for path in files)
     out.print(f"\nWrote {written}", markup=False)
+
+
+def trials_table(trials: TrialsResult) -> Any:
+    """A Rich table of the trials: each candidate LR, its held-out loss after each rung it
+    trained in, whether it was kept to the last rung, and the winner.
+
+    >>> from lrfind.trial_results import Trial, TrialsResult
+    >>> done = TrialsResult([Trial(0.01, [10, 20], [0.5, 0.4], True), Trial(0.1, [10], [0.9])],
+    ...                     0.01, 0.01, 0.01, "validation_data", 30)
+    >>> [column.header for column in trials_table(done).columns]
+    ['lr', 'after 10 batches', 'after 20 batches', 'trial']
+    """
+    from rich.table import Table
+
+    rungs = sorted({batches for trial in trials.trials for batches in trial.batches})
+    table = Table(title=f"Trials (held-out loss, scored on {trials.scored_on})",
+                  title_justify="left", expand=False)
+    table.add_column("lr", justify="right")
+    for batches in rungs:
+        table.add_column(f"after {batches} batches", justify="right")
+    table.add_column("trial")
+    for trial in trials.trials:
+        losses = dict(zip(trial.batches, trial.losses, strict=True))
+        cells = [_loss_cell(losses[b]) if b in losses else "" for b in rungs]
+        winner = trial.lr == trials.lr
+        verdict = "winner" if winner else "kept" if trial.kept else "dropped"
+        if trial.lr == trials.curve_lr:
+            verdict += " (the curve's suggestion)"
+        table.add_row(format_lr(trial.lr), *cells, verdict, style="bold" if winner else None)
+    return table
+
+
+def _loss_cell(loss: float) -> str:
+    return f"{loss:.4g}" if math.isfinite(loss) else "diverged"
 
 
 def recommendation(result: LRFinderResult) -> str:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from lrfind.result import LRFinderResult
+    from lrfind.trial_results import TrialsResult
 
 
 def _figure_and_axes(ax: Axes | None) -> tuple[Figure, Axes]:
@@ -143,7 +144,9 @@ def result_figure(result: LRFinderResult, derivative: bool = True) -> Figure:
     """A new figure of the range test, made without pyplot: nothing to close, no GUI.
 
     The figure the ``lrfind`` command saves: 8 x 6.5 inches with the derivative panel below
-    the loss, 8 x 5 without, constrained layout, drawn by `plot_result`.
+    the loss, 8 x 5 without, constrained layout, drawn by `plot_result`. When the result has
+    trials (``find(verify=True)``), a panel of them (`plot_trials`) stands to the right of
+    the curve, and the figure is 4.5 inches wider.
 
     Example:
 
@@ -154,9 +157,77 @@ def result_figure(result: LRFinderResult, derivative: bool = True) -> Figure:
     """
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=_FIGSIZE[bool(derivative)], layout="constrained")
-    axes = figure.subplots(2, 1, **_STACKED) if derivative else figure.subplots()
-    plot_result(result, ax=axes, derivative=derivative)
+    width, height = _FIGSIZE[bool(derivative)]
+    trials = result.trials
+    figure = Figure(figsize=(width + (4.5 if trials else 0), height), layout="constrained")
+    if trials is None:
+        axes = figure.subplots(2, 1, **_STACKED) if derivative else figure.subplots()
+        plot_result(result, ax=axes, derivative=derivative)
+        return figure
+    layout = [["loss", "trials"], ["slope", "trials"]] if derivative else [["loss", "trials"]]
+    panels = figure.subplot_mosaic(
+        layout, width_ratios=(width, 4.5),
+        height_ratios=_STACKED["height_ratios"] if derivative else None,
+    )
+    if derivative:
+        panels["slope"].sharex(panels["loss"])
+    plot_result(result, ax=[panels["loss"], panels["slope"]] if derivative else panels["loss"],
+                derivative=derivative)
+    plot_trials(trials, ax=panels["trials"])
+    return figure
+
+
+_RUNG_COLOURS = ("#a8dadc", "#457b9d", "#1d3557", "#0b132b")
+
+
+def plot_trials(trials: TrialsResult, ax: Axes | None = None) -> Figure:
+    """Plot the trials of a verified suggestion: held-out loss against the trial LR (log
+    axis), one line per rung of successive halving, the winner and the curve's own
+    suggestion marked, the trials' band shaded. Returns the figure.
+
+    Example:
+
+    ```python
+    result = LRFinder(model).find(x, y, verify=True)
+    plot_trials(result.trials).savefig("trials.png")
+    ```
+    """
+    import math
+
+    figure, ax = _figure_and_axes(ax)
+    ax.set_xscale("log")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("held-out loss")
+    ax.axvspan(trials.min_lr, trials.max_lr, color=_SUGGESTION_COLOUR, alpha=0.10, lw=0,
+               label=f"within {trials.tolerance:.0%} of the best")
+    rungs = sorted({b for trial in trials.trials for b in trial.batches})
+    for index, batches in enumerate(rungs):
+        points = [(t.lr, t.losses[t.batches.index(batches)]) for t in trials.trials
+                  if batches in t.batches]
+        finite = [(lr, loss) for lr, loss in points if math.isfinite(loss)]
+        if finite:
+            lrs, losses = zip(*finite, strict=True)
+            ax.plot(lrs, losses, marker="o", ms=5, lw=1.4,
+                    color=_RUNG_COLOURS[min(index, len(_RUNG_COLOURS) - 1)],
+                    label=f"after {batches} batches")
+    finite_losses = [v for t in trials.trials for v in t.losses if math.isfinite(v)]
+    if finite_losses and min(finite_losses) > 0 and max(finite_losses) > 20 * min(finite_losses):
+        ax.set_yscale("log")  # a blown-up trial would flatten the others
+    diverged = [t.lr for t in trials.trials if not math.isfinite(t.final_loss)]
+    if diverged:
+        ax.plot(diverged, [1.0] * len(diverged), "x", color=_POINT_STYLES["divergence"][1],
+                transform=ax.get_xaxis_transform(), clip_on=False, label="diverged")
+    winner = next(t for t in trials.trials if t.lr == trials.lr)
+    if math.isfinite(winner.final_loss):
+        ax.plot([winner.lr], [winner.final_loss], marker="*", ms=16, color=_SUGGESTION_COLOUR,
+                mec="white", ls="none", zorder=5, label=f"kept: {_format_lr(winner.lr)}")
+    if trials.curve_lr is not None:
+        ax.axvline(trials.curve_lr, color=_LOSS_COLOUR, lw=1.2, ls=":",
+                   label=f"curve's suggestion {_format_lr(trials.curve_lr)}")
+    ax.legend(loc="best", fontsize="small", framealpha=0.9)
+    ax.set_title(f"Trials: {len(trials.trials)} LRs, {trials.budget} batches", loc="left",
+                 fontsize="medium")
     return figure
 
 

@@ -15,8 +15,9 @@ from lrfind.cli_inputs import (
     check_model_path,
     check_output_dir,
     import_modules,
-    load_data,
     load_model,
+    open_data,
+    select,
 )
 
 
@@ -43,10 +44,21 @@ def test_models_compiled_with_lrfind_schedules_load_without_importing_lrfind(
     assert config["class_name"] == "CyclicLR" and config["config"]["max_lr"] == 1e-2
 
 
+def dense(features: int):
+    import keras
+
+    return keras.Sequential([keras.Input((features,)), keras.layers.Dense(1)])
+
+
+def load_data(path, model=None, **keys):
+    """``DATA`` as the command line reads it for ``model`` (a Dense layer on 2 features)."""
+    return select(model or dense(2), open_data(path, **keys), **keys)
+
+
 def test_npy_directory_is_memory_mapped(tmp_path):
     np.save(tmp_path / "x_train.npy", np.ones((256, 4), "float32"))
     np.save(tmp_path / "y_train.npy", np.zeros((256, 1), "float32"))
-    data = load_data(tmp_path)
+    data = load_data(tmp_path, dense(4))
     assert isinstance(data.x, np.memmap) and isinstance(data.y, np.memmap)
     assert (data.x_key, data.y_key, len(data)) == ("x_train", "y_train", 256)
 
@@ -57,6 +69,8 @@ def test_named_arrays_are_picked_by_key_and_a_missing_key_names_what_is_there(tm
     assert (data.x_key, data.y_key) == ("inputs", "labels")
     with pytest.raises(InputError, match=r"'inputs', 'labels'.*--x-key NAME"):
         load_data(tmp_path / "d.npz")
+    with pytest.raises(InputError, match=r"no array named 'feature' \(from --x-key\)"):
+        open_data(tmp_path / "d.npz", x_key="inputs,feature")
 
 
 def test_nan_scan_works_block_by_block(monkeypatch):
