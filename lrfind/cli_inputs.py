@@ -455,8 +455,12 @@ def _no_match_message(
 
 def check_structures(x: Any, y: Any, *, x_names: list[str], y_names: list[str]) -> None:
     """`check_arrays` for inputs and targets that may be dicts or lists of arrays."""
-    _check_named([*zip(x_names, keras_leaves(x), strict=False)],
-                 [*zip(y_names, keras_leaves(y), strict=False)])
+    def named(names: list[str], structure: Any) -> list[tuple[str, Any]]:
+        leaves = keras_leaves(structure)
+        return list(zip(names if len(names) == len(leaves) else [",".join(names)], leaves,
+                        strict=True))
+
+    _check_named(named(x_names, x), named(y_names, y))
 
 
 def _image_data(

@@ -94,6 +94,10 @@ def make_files(root: Path) -> dict[str, Path]:
         paths[name] = root / f"{name}.npz"
         np.savez(paths[name], **arrays)
 
+    save("classifier_data_model", keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(8, activation="relu"),
+         keras.layers.Dense(3, activation="softmax")]), ("adam", "sparse_categorical_crossentropy"))
+    npz("classes", x=x, y=(x[:, :3].argmax(axis=1)).astype("int32"))
     npz("wrong_keys", inputs=x, labels=y)
     npz("labels_too_big", x=x, y=np.arange(256) % 8)
     npz("one_hot", x=x, y=np.eye(3, dtype="float32")[np.arange(256) % 3])

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import ENV, EXAMPLES, SCRIPT, invoke, make_files, sha256
+from cli_support import ENV, EXAMPLES, SCRIPT, error_lines, invoke, make_files, sha256
 
 from lrfind import _defaults
 from lrfind.analysis import POINT_LABELS
@@ -338,3 +338,78 @@ def test_script_json_stdout_is_only_json(background):
     assert data == json.loads((background["json"].cwd / "out" / "result.json").read_text())
     assert saved.settings["num_steps"] == 30
     assert code == (0 if saved.suggestion.reliable and saved.suggestion.lr else 3)
+
+
+# --------------------------------------------------- repeats, loss key, verification
+def test_repeats_and_loss_key_reach_find(files, tmp_path, monkeypatch):
+    from lrfind.finder import LRFinder
+
+    calls = []
+
+    def find(self, *args, **kwargs):
+        calls.append(kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LRFinder, "find", find)
+    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out")
+    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out", "--repeats", "2",
+           "--loss-key", "total_loss")
+    default, given = calls
+    import lrfind.finder
+
+    assert default["repeats"] == lrfind.finder.DEFAULT_REPEATS and default["loss_key"] is None
+    assert given["repeats"] == 2 and given["loss_key"] == "total_loss"
+    assert f"(default {_defaults.DEFAULT_REPEATS})" in invoke("--help").stdout
+    assert f"(default {_defaults.DEFAULT_TRIAL_BUDGET})" in invoke("--help").stdout
+
+
+@pytest.mark.parametrize(("arguments", "phrase"), [
+    (["--repeats", "0"], "--repeats must be a positive integer"),
+    (["--verify-budget", "50"], "add --verify"),
+    (["--verify", "--verify-budget", "0"], "--verify-budget must be a positive integer"),
+    (["--image-size", "big"], "--image-size takes height,width"),
+    (["--target", "label"], "--target names a column of a .csv table"),
+])
+def test_bad_option_values_exit_2(files, tmp_path, arguments, phrase):
+    result = invoke(files["tiny"], files["regression"], *arguments, "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    (message,) = error_lines(result)
+    assert phrase in message
+
+
+def test_repeats_run_and_are_saved(files, tmp_path):
+    result = invoke(files["tiny"], files["regression"], "--steps", "15", "--start-lr", "1e-4",
+                    "--repeats", "2", "--seed", "3", "-q", "-o", tmp_path)
+    assert result.exit_code in (0, 3), result.output
+    saved = LRFinderResult.load(tmp_path / "result.json")
+    assert len(saved.repeats) == 1 and saved.settings["run"]["repeats"] == 2
+
+
+@pytest.fixture(scope="module")
+def verified_run(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("verified")
+    result = invoke(files["classifier_data_model"], files["classes"], "--steps", "30",
+                    "--start-lr", "1e-4", "--seed", "0", "--verify", "--verify-budget", "60",
+                    "-o", out)
+    return result, out
+
+
+@pytest.mark.slow
+def test_verify_runs_trials_reports_them_and_saves_them(verified_run):
+    result, out = verified_run
+    assert result.exit_code == 0, result.output
+    saved = LRFinderResult.load(out / "result.json")
+    trials = saved.trials
+    assert trials is not None and saved.suggestion.basis == "trials"
+    assert saved.settings["run"]["verify"] and saved.settings["run"]["verify_budget"] == 60
+    assert 0 < trials.budget <= 60 + 60  # the budget, and at most one edge extension
+    stdout = result.stdout
+    assert "Trials (held-out loss" in stdout and "winner" in stdout
+    for trial in trials.trials:
+        assert f"{trial.lr:.3g}" in stdout
+    assert f"Recommendation: train at learning_rate={trials.lr:.3g}" in stdout
+    assert "trials done" in result.stderr  # the trials' progress line
+    import matplotlib.image
+
+    height, width, _ = matplotlib.image.imread(out / "curve.png").shape
+    assert width > 1.4 * height  # the trials panel beside the curve

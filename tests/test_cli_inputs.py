@@ -52,7 +52,8 @@ def dense(features: int):
 
 def load_data(path, model=None, **keys):
     """``DATA`` as the command line reads it for ``model`` (a Dense layer on 2 features)."""
-    return select(model or dense(2), open_data(path, **keys), **keys)
+    picks = {k: v for k, v in keys.items() if k != "target"}
+    return select(model or dense(2), open_data(path, **keys), **picks)
 
 
 def test_npy_directory_is_memory_mapped(tmp_path):
@@ -126,3 +127,95 @@ def test_import_modules_searches_the_current_directory_first(tmp_path, monkeypat
     assert sys.modules.pop("lrfind_inputs_probe").LOADED
     with pytest.raises(InputError, match="cannot import 'no_such_module_here' \\(from --import\\)"):
         import_modules(["no_such_module_here"])
+
+
+# ----------------------------------------------------- several inputs, tables, images
+def test_arrays_named_after_a_models_inputs_and_outputs_are_matched(tmp_path):
+    import keras_models
+
+    model, x, y = keras_models.dict_inputs_two_outputs()
+    np.savez(tmp_path / "d.npz", **x, **y)
+    data = load_data(tmp_path / "d.npz", model)
+    assert isinstance(data.x, dict) and sorted(data.x) == ["age", "city", "income"]
+    assert isinstance(data.y, dict) and sorted(data.y) == ["churn", "spend"]
+    np.testing.assert_array_equal(data.x["city"], x["city"])
+    assert len(data) == len(x["age"])
+    model(data.x)  # Keras takes them as they are
+    picked = load_data(tmp_path / "d.npz", model, x_key="income,age,city", y_key="spend,churn")
+    assert sorted(picked.x) == ["age", "city", "income"]
+    np.savez(tmp_path / "renamed.npz", years=x["age"], income=x["income"], city=x["city"], **y)
+    with pytest.raises(InputError) as refused:
+        load_data(tmp_path / "renamed.npz", model)
+    message = str(refused.value)
+    for phrase in ("the model's inputs ('age', 'income', 'city')", "'years'",
+                   "--x-key age,income,city"):
+        assert phrase in message
+
+
+def test_several_x_keys_give_a_list_in_their_order(tmp_path):
+    import keras
+
+    a, b = keras.Input((2,), name="a"), keras.Input((3,), name="b")
+    model = keras.Model([a, b], keras.layers.Dense(1)(keras.layers.concatenate([a, b])))
+    np.savez(tmp_path / "d.npz", left=np.ones((8, 2)), right=np.ones((8, 3)), y=np.zeros(8))
+    data = load_data(tmp_path / "d.npz", model, x_key="left,right")
+    assert isinstance(data.x, list) and [v.shape for v in data.x] == [(8, 2), (8, 3)]
+    assert data.x_key == "left,right"
+    with pytest.raises(InputError, match=r"input 'left'.*takes \(3,\)"):
+        load_data(tmp_path / "d.npz", model, x_key="left,left")
+    with pytest.raises(InputError, match="takes 2 inputs"):
+        load_data(tmp_path / "d.npz", model, x_key="left")
+
+
+def test_a_csv_table_gives_its_numeric_columns_and_the_target(tmp_path):
+    table = tmp_path / "t.csv"
+    table.write_text("a,b,name,label\n1,2,x,cat\n3,4.5,y,dog\n5,6,z,cat\n")
+    data = load_data(table, target="label")
+    np.testing.assert_array_equal(data.x, [[1, 2], [3, 4.5], [5, 6]])
+    np.testing.assert_array_equal(data.y, [0, 1, 0])  # classes in sorted order
+    assert data.x.dtype == np.float32 and data.x_key == "a,b" and data.y_key == "label"
+    with pytest.raises(InputError, match=r"columns 'a', 'b', 'name', 'label'.*--target"):
+        open_data(table)
+    with pytest.raises(InputError, match="has no column 'kind' \\(from --target\\)"):
+        open_data(table, target="kind")
+    (tmp_path / "gap.csv").write_text("a,b,y\n1,,0\n2,3,1\n")
+    with pytest.raises(InputError, match="a,b contains 1 NaN"):
+        load_data(tmp_path / "gap.csv", target="y")
+
+
+def test_a_csv_feeds_named_inputs_column_by_column(tmp_path):
+    import keras
+
+    a, b = keras.Input((1,), name="a"), keras.Input((1,), name="b")
+    model = keras.Model({"a": a, "b": b}, keras.layers.Dense(1)(keras.layers.concatenate([a, b])))
+    (tmp_path / "t.csv").write_text("b,a,y\n1,2,0.5\n3,4,0.25\n")
+    data = load_data(tmp_path / "t.csv", model, target="y")
+    assert sorted(data.x) == ["a", "b"] and data.x["a"].shape == (2, 1)
+    np.testing.assert_array_equal(data.y, [0.5, 0.25])
+
+
+def test_a_folder_of_class_folders_is_read_as_images(tmp_path):
+    import keras
+
+    from lrfind.cli_inputs import IMAGE_SUFFIXES
+
+    rng = np.random.default_rng(0)
+    for label in ("cats", "dogs"):
+        (tmp_path / label).mkdir()
+        for k in range(5):
+            pixels = rng.integers(0, 255, (10, 14, 3)).astype("uint8")
+            keras.utils.save_img(tmp_path / label / f"{k}.png", pixels)
+    assert ".png" in IMAGE_SUFFIXES
+    model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    data = select(model, open_data(tmp_path), batch_size=4)
+    assert (data.kind, len(data), data.y_key) == ("images", 10, "cats,dogs")
+    images, labels = next(iter(data.x))
+    assert tuple(images.shape) == (4, 8, 8, 1)  # the model's size and channels
+    assert set(np.asarray(labels)) <= {0, 1}
+    sized = select(model, open_data(tmp_path), batch_size=4, image_size=(6, 7))
+    assert tuple(next(iter(sized.x))[0].shape) == (4, 6, 7, 1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match=r"neither \.npy files nor class sub-folders"):
+        open_data(tmp_path / "empty")
