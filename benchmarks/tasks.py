@@ -67,8 +67,9 @@ class Task:
     optimizer_kwargs: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     group: str = "dev"
-    """"dev": rules are chosen on these; "validation": added after the current rule was
-    frozen, only to check it."""
+    """"dev": rules are chosen on these; "validation": added after the first rule was
+    frozen, only to check it (now chosen on too); "holdout": defined after the current rule
+    (lrfind/rule.py) was frozen, run once to report how it does on tasks it never saw."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -146,6 +147,8 @@ FAMILIES: dict[str, str] = {
     "samples, few batches per epoch)",
     "unnormalised_inputs": "MLPs fed raw, unstandardised features (diabetes, breast cancer, "
     "Friedman #1 rescaled: columns from below 1 to thousands)",
+    "conv1d": "stacked Conv1D + global max pooling on generated sequences (holdout only)",
+    "ln_mlp": "MLPs with LayerNormalization after each hidden layer (holdout only)",
 }
 
 MLP64 = ("dense:64:relu", "dense:64:relu")
@@ -436,6 +439,105 @@ TASKS: tuple[Task, ...] = (
         note="breast cancer with its raw features (0 to 4254: areas next to smoothness "
         "ratios), MLP, Adam",
     ),
+    # Holdout: defined on 2026-12-03, after the current rule (lrfind/rule.py, commit c28112d)
+    # was frozen; never used to choose anything. Three new data sets (circles, a sparse linear
+    # regression, the digits' raw 0-16 pixels), two new families (conv1d, ln_mlp), and the
+    # known families with optimizers, losses and batch sizes they were not seen with.
+    Task(
+        "circles_mlp_elu_adam_b16", "circles", ("dense:16:elu", "dense:16:elu", "dense:1:sigmoid"),
+        "adam", "binary_crossentropy", epochs=10, batch_size=16, group="holdout",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="two noisy concentric circles, small ELU MLP, Adam, batch 16",
+    ),
+    Task(
+        "digits_raw_mlp_sgdm", "digits_raw", (*MLP64, "dense:10:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
+        group="holdout", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="digits with their raw pixel values 0 to 16, MLP, SGD momentum 0.9",
+    ),
+    Task(
+        "sparse_reg_mlp_lion_mae", "sparse_regression", (*MLP64, "dense:1:linear"), "lion",
+        "mae", epochs=10, group="holdout", family="mlp_regression", seeds=(0, 1, 2),
+        note="linear regression target on 30 features (8 informative), MLP, MAE, Lion",
+    ),
+    Task(
+        "digits_cnn_adamax_b64", "digits",
+        ("reshape:8,8,1", "conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten",
+         "dense:10:softmax"),
+        "adamax", "sparse_categorical_crossentropy", epochs=10, batch_size=64,
+        group="holdout", family="cnn", seeds=(0, 1, 2),
+        note="small CNN, Adamax, batch 64",
+    ),
+    Task(
+        "digits_bncnn_adagrad", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
+         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "adagrad", "sparse_categorical_crossentropy", epochs=6, group="holdout",
+        family="bn_cnn", seeds=(0, 1, 2),
+        note="CNN with BatchNorm after each convolution, Adagrad",
+    ),
+    Task(
+        "tokens_gru_rmsprop_b64", "tokens", ("embedding:20:16", "gru:24", "dense:4:softmax"),
+        "rmsprop", "sparse_categorical_crossentropy", epochs=10, batch_size=64,
+        group="holdout", family="rnn", seeds=(0, 1, 2),
+        note="Embedding + GRU on the generated tokens, RMSprop, batch 64",
+    ),
+    Task(
+        "sine_conv1d_sgdm", "sine",
+        ("conv1d:16:5:relu", "conv1d:32:5:relu", "gmp1d", "dense:4:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=8, optimizer_kwargs={"momentum": 0.9},
+        group="holdout", family="conv1d", seeds=(0, 1, 2),
+        note="two Conv1D layers and global max pooling on the noisy sine waves, SGD momentum "
+        "0.9",
+    ),
+    Task(
+        "sentiment_transformer_adam_b16", "sentiment",
+        ("embedding:50:16", "transformer:2:8:32", "gap1d", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=5, batch_size=16, group="holdout", family="attention",
+        seeds=(0, 1, 2),
+        note="transformer block on the generated sentiment tokens, Adam, batch 16",
+    ),
+    Task(
+        "iris_logreg_sgd_b8", "iris", ("dense:3:softmax",), "sgd",
+        "sparse_categorical_crossentropy", epochs=15, batch_size=8, group="holdout",
+        family="linear", seeds=(0, 1, 2),
+        note="iris multinomial logistic regression, plain SGD, batch 8",
+    ),
+    Task(
+        "classif_bnmlp_nadam_b256", "classif",
+        ("dense:128:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:4:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=20, batch_size=256,
+        group="holdout", family="bn_mlp", seeds=(0, 1, 2),
+        note="4-class generated data, MLP with BatchNorm, Nadam, batch 256 (8 batches an "
+        "epoch)",
+    ),
+    Task(
+        "friedman_lnmlp_adamw", "friedman",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "adamw",
+        "mse", epochs=10, optimizer_kwargs={"weight_decay": 0.01}, group="holdout",
+        family="ln_mlp", seeds=(0, 1, 2),
+        note="Friedman #1 regression, MLP with LayerNormalization, AdamW (weight decay 0.01)",
+    ),
+    Task(
+        "walk_lstm_adam_huber", "walk", ("lstm:16", "dense:1:linear"), "adam", "huber",
+        epochs=8, group="holdout", family="rnn", seeds=(0, 1, 2),
+        note="LSTM regressing the maximum of a random walk, Huber loss, Adam",
+    ),
+    Task(
+        "digits_xception_rmsprop_b16", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "xception:24", "flatten",
+         "dense:10:softmax"),
+        "rmsprop", "sparse_categorical_crossentropy", epochs=5, batch_size=16,
+        group="holdout", family="residual_cnn", seeds=(0, 1, 2),
+        note="one Xception-style residual block (no augmentation), RMSprop, batch 16",
+    ),
+    Task(
+        "digits_deep6_tanh_sgd", "digits", (*(["dense:64:tanh"] * 6), "dense:10:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=10, group="holdout",
+        family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="6-layer plain tanh MLP, plain SGD",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -537,7 +639,7 @@ def load_data(name: str) -> Arrays:
     """
     from sklearn import datasets
 
-    if name in ("digits", "digits_noisy"):
+    if name in ("digits", "digits_noisy", "digits_raw"):
         if DIGITS_NPZ.exists():
             d = np.load(DIGITS_NPZ)
             x, y, x_val, y_val = d["x"], d["y"], d["x_val"], d["y_val"]
@@ -546,6 +648,8 @@ def load_data(name: str) -> Arrays:
             x, y, x_val, y_val = _split(digits.data / 16.0, digits.target, 297)
         if name == "digits_noisy":
             y = _noisy_labels(np.asarray(y), 0.25, 10, seed=1)
+        if name == "digits_raw":  # the UCI pixel counts 0 to 16, as the data set has them
+            x, x_val = np.round(x * 16.0), np.round(x_val * 16.0)
     elif name in ("classif", "classif_noisy"):
         x, y = datasets.make_classification(
             n_samples=2500, n_features=20, n_informative=10, n_redundant=4, n_classes=4,
@@ -563,6 +667,16 @@ def load_data(name: str) -> Arrays:
             x, x_val = 1.0 + x * scales, 1.0 + x_val * scales
         else:
             x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "circles":
+        x, y = datasets.make_circles(n_samples=2000, noise=0.12, factor=0.6, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+    elif name == "sparse_regression":
+        x, y = datasets.make_regression(n_samples=2500, n_features=30, n_informative=8,
+                                        noise=20.0, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
         y, y_val = _standardise_target(y, y_val)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -69,6 +69,16 @@ PointHook = Callable[[int, float, float, float], None]
 
 
 # ------------------------------------------------------------------------ the callback
+class TracedRun(NamedTuple):
+    """What a run's traced train step holds: the objects it was traced with."""
+
+    key: tuple[Any, ...]
+    ramp: LRRamp
+    tracker: BatchLossTracker
+    order: StepOrder | None
+    train_function: Any
+
+
 class LRRangeTest(keras.callbacks.Callback):
     """Keras callback that runs a learning-rate range test inside your own ``model.fit``.
 
@@ -164,7 +174,18 @@ class LRRangeTest(keras.callbacks.Callback):
         self.loss_key = loss_key
         self.result: LRFinderResult | None = None
         self._state: ModelState | None = None
+        self.traced: TracedRun | None = None
+        """After a run recorded from Keras's loss tracker: what its traced train step
+        holds, for `continue_from`."""
+        self._trace_from: TracedRun | None = None
         self._reset()
+
+    def continue_from(self, previous: LRRangeTest) -> None:
+        """Run through the train step ``previous`` traced (its ramp and tracker, cleared)
+        instead of tracing another, when nothing that the trace depends on has changed:
+        the same model, ramp and steps per execution, the same optimizer step count at the
+        start. Repeated range tests then trace one train function in all."""
+        self._trace_from = previous.traced
 
     def _reset(self) -> None:
         """The run's state, as before a run: nothing recorded, nothing patched."""
@@ -191,6 +212,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._epoch_start = 0
         self._epoch_checked = False  # the epoch's reported loss checked against the record
         self._logs_loss: LogsLoss | None = None  # "logs": reads the loss from the logs
+        self._trace_key: tuple[Any, ...] | None = None
 
     # Keras hooks -------------------------------------------------------------------
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
@@ -262,6 +284,14 @@ class LRRangeTest(keras.callbacks.Callback):
             batches_per_step=self._accumulation,
         )
         steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
+        self._trace_key = (id(model), self._ramp.get_config(), steps_per_execution)
+        previous = self._trace_from
+        if previous is not None and previous.key == self._trace_key:
+            self._ramp, self._tracker, self._order = previous.ramp, previous.tracker, previous.order
+            self._tracker.clear()
+            self._patch = KerasPatch(model)
+            self._patch.apply(self._ramp, self._tracker, train_function=previous.train_function)
+            return
         with strategy_scope(model):
             self._tracker = BatchLossTracker(
                 self.num_steps + steps_per_execution,
@@ -429,6 +459,9 @@ class LRRangeTest(keras.callbacks.Callback):
             return self.result
         self._scan_new_points()
         assert self._patch is not None
+        if self._source == "tracker" and not self._patch.compute_loss_recorded:
+            self.traced = TracedRun(self._trace_key, self._ramp, self._tracker, self._order,
+                                    self.model.train_function)
         self._patch.undo()
         if self._state is not None:
             self._state.restore()

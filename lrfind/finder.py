@@ -189,6 +189,8 @@ class LRFinder:
             val_batch_size=batch_size or DEFAULT_BATCH_SIZE, loss_key=loss_key,
         )
         results = []
+        previous: LRRangeTest | None = None
+        plain = not callbacks and validation_data is None
         for repeat in range(repeats):
             data = prepare_fit_data(
                 x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
@@ -204,7 +206,9 @@ class LRFinder:
 
             test = LRRangeTest(start_lr, end_lr, run.num_steps, restore=False,
                                on_point=progress, **settings)
-            plain = not callbacks and validation_data is None
+            if plain and previous is not None:  # one traced train function for all repeats
+                test.continue_from(previous)
+            previous = test
             results.append(self._run(test, data, run, None if seed is None else seed + repeat,
                                      verbose, callbacks, plain))
             results[-1].settings.update(batch_size=batch_size or DEFAULT_BATCH_SIZE,

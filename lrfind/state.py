@@ -71,10 +71,15 @@ class KerasPatch:
         self.train_function = getattr(model, "train_function", None)
         self.test_function = getattr(model, "test_function", None)
 
-    def apply(self, learning_rate: Any, loss_tracker: Any) -> None:
+    def apply(self, learning_rate: Any, loss_tracker: Any, train_function: Any = None) -> None:
+        """Patch the optimizer's LR and the loss tracker; re-trace the train function, or
+        put back ``train_function`` when it was traced with these same two objects."""
         object.__setattr__(self.lr_owner, "_learning_rate", learning_rate)
         object.__setattr__(self.model, "_loss_tracker", loss_tracker)
-        self.model.make_train_function(force=True)
+        if train_function is None:
+            self.model.make_train_function(force=True)
+        else:
+            self.model.train_function = train_function
 
     def record_compute_loss(self, tracker: Any) -> None:
         """Record what the model's ``compute_loss`` returns, and re-trace the train step.

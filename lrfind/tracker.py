@@ -116,6 +116,15 @@ class BatchLossTracker(keras.metrics.Mean):
         for variable in (self.total, self.count):
             variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
+    def clear(self) -> None:
+        """Back to no batch recorded, for another run through the same traced train step
+        (what tracing learned, `scalar_updates` and `misfed`, stays)."""
+        variables = [self.total, self.count, self.batch_count, self.last_batch]
+        if self.buffered:
+            variables += [self.batch_losses, self.batch_lrs, self.batch_weights]
+        for variable in variables:
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
+
     def running_mean(self) -> float:
         """The mean the tracker reports as the loss (over the epoch so far)."""
         count = float(ops.convert_to_numpy(self.count))

@@ -27,7 +27,8 @@ def test_core_tests_pass_on_backend(backend: str) -> None:
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-m", "backend", "-p", "no:cacheprovider",
-         str(HERE / "test_finder.py"), str(HERE / "test_trials.py")],
+         str(HERE / "test_finder.py"), str(HERE / "test_trials.py"),
+         str(HERE / "test_repeats.py")],
         capture_output=True, text=True, timeout=900, env=env, cwd=HERE.parent,
     )
     summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""

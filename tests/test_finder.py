@@ -724,33 +724,3 @@ def test_the_users_steps_per_execution_and_train_function_are_put_back(data) -> 
     result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=24, stop_factor=None)
     assert len(result) == 24
     assert model.steps_per_execution == 4 and model.train_function is train_function
-
-
-# ---------------------------------------------------------------------------- repeats
-def test_repeats_give_an_interval_holding_each_repeats_suggestion(data, tmp_path) -> None:
-    x, y = data
-    model = mlp()
-    model.optimizer.build(model.trainable_variables)
-    before = snapshot(model)
-    result = LRFinder(model).find(x, y, 1e-6, 10.0, 16, steps=200, seed=3, repeats=3)
-    assert len(result.repeats) == 2
-    assert [r.settings["repeat"] for r in (result, *result.repeats)] == [0, 1, 2]
-    own = [r.own_suggestion.lr for r in (result, *result.repeats)]
-    s = result.suggestion
-    assert s.lr is not None and s.interval is not None
-    assert all(s.interval[0] <= lr <= s.interval[1] for lr in own if lr is not None)
-    assert s.lr in own  # the median of three
-    assert s.spread_decades == pytest.approx(np.log10(s.interval[1] / s.interval[0]))
-    assert_same_state(model, before)
-    loaded = LRFinderResult.load(result.save(tmp_path / "r.json"))
-    assert loaded.suggestion == s and len(loaded.repeats) == 2
-
-
-@pytest.mark.default_repeats
-def test_find_runs_three_range_tests_by_default(data) -> None:
-    x, y = data
-    points = []
-    result = LRFinder(mlp()).find(x, y, 1e-5, 1.0, 32, steps=20, stop_factor=None,
-                                  on_point=lambda n, *rest: points.append(n))
-    assert len(result.repeats) == 2
-    assert points == list(range(1, 61))  # one progress count over the three repeats

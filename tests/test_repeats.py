@@ -1,0 +1,83 @@
+"""Repeated range tests: several from the same start, one suggestion, one traced step."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+from test_finder import CLASSES, FEATURES, N, assert_same_state, mlp, snapshot
+
+from lrfind import LRFinder, LRFinderResult
+
+# CI runs this module on the JAX backend too (`pytest -m backend`).
+pytestmark = pytest.mark.backend
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(N, FEATURES)).astype("float32")
+    return x, (x[:, :CLASSES].argmax(axis=1)).astype("int32")
+
+
+def test_repeats_give_an_interval_holding_each_repeats_suggestion(data, tmp_path) -> None:
+    x, y = data
+    model = mlp()
+    model.optimizer.build(model.trainable_variables)
+    before = snapshot(model)
+    result = LRFinder(model).find(x, y, 1e-6, 10.0, 16, steps=200, seed=3, repeats=3)
+    assert len(result.repeats) == 2
+    assert [r.settings["repeat"] for r in (result, *result.repeats)] == [0, 1, 2]
+    own = [r.own_suggestion.lr for r in (result, *result.repeats)]
+    s = result.suggestion
+    assert s.lr is not None and s.interval is not None
+    assert all(s.interval[0] <= lr <= s.interval[1] for lr in own if lr is not None)
+    assert s.lr in own  # the median of three
+    assert s.spread_decades == pytest.approx(np.log10(s.interval[1] / s.interval[0]))
+    assert_same_state(model, before)
+    loaded = LRFinderResult.load(result.save(tmp_path / "r.json"))
+    assert loaded.suggestion == s and len(loaded.repeats) == 2
+
+
+@pytest.mark.default_repeats
+def test_find_runs_three_range_tests_by_default(data) -> None:
+    x, y = data
+    points = []
+    result = LRFinder(mlp()).find(x, y, 1e-5, 1.0, 32, steps=20, stop_factor=None,
+                                  on_point=lambda n, *rest: points.append(n))
+    assert len(result.repeats) == 2
+    assert points == list(range(1, 61))  # one progress count over the three repeats
+
+
+def count_traces(model: keras.Model) -> list[int]:
+    """Python runs of ``model.train_step``: one per trace on TensorFlow and JAX."""
+    calls = [0]
+    step = model.train_step
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return step(*args, **kwargs)
+
+    model.train_step = counted
+    return calls
+
+
+@pytest.mark.skipif(keras.backend.backend() == "torch", reason="torch runs the step eagerly")
+def test_repeats_run_through_one_traced_step_and_record_what_single_runs_record(data) -> None:
+    x, y = data
+    single = [LRFinder(mlp(seed=2)).find(x, y, 1e-5, 10.0, 16, steps=120, seed=seed,
+                                         repeats=1) for seed in (7, 8, 9)]
+    model = mlp(seed=2)
+    model.optimizer.build(model.trainable_variables)
+    before = snapshot(model)
+    calls = count_traces(model)
+    repeated = LRFinder(model).find(x, y, 1e-5, 10.0, 16, steps=120, seed=7, repeats=3)
+    three_runs, calls[0] = calls[0], 0
+    LRFinder(model).find(x, y, 1e-5, 10.0, 16, steps=120, seed=7, repeats=1)
+    assert three_runs == calls[0] >= 1  # three range tests trace what one does
+    del model.train_step
+    assert_same_state(model, before)
+    for run, reference in zip((repeated, *repeated.repeats), single, strict=True):
+        assert run.stop_reason == reference.stop_reason
+        np.testing.assert_array_equal(run.lrs, reference.lrs)
+        np.testing.assert_array_equal(run.losses, reference.losses)
