@@ -694,6 +694,11 @@ _LAMBDA_CODE = (
 )
 
 
+_MISSING_NAME = (NameError, AttributeError)
+"""What a Lambda's function raises when a name of its module is missing after loading (its
+globals are Keras's: ``keras`` may be undefined, or something else)."""
+
+
 def _load_error_message(path: Path, error: BaseException) -> str:
     chain = exception_chain(error)
     deepest = chain[-1]
@@ -717,7 +722,7 @@ def _load_error_message(path: Path, error: BaseException) -> str:
     shape = next((e for e in chain if "infer the shape of the Lambda" in str(e)), None)
     if shape is not None:
         inner = f" ({own_words(deepest)})" if deepest is not shape else ""
-        fix = f"; {_LAMBDA_CODE}" if isinstance(deepest, NameError) else ""
+        fix = f"; {_LAMBDA_CODE}" if isinstance(deepest, _MISSING_NAME) else ""
         return (
             f"{where}: Keras could not infer the output shape of a Lambda layer{inner}; build "
             f"the Lambda with output_shape=... and save the model again{fix}."
@@ -753,7 +758,9 @@ def probe_model(model: keras.Model, x: Any) -> None:
         model(sample, training=False)
     except Exception as error:
         deepest = exception_chain(error)[-1]
-        if isinstance(deepest, NameError):
+        if isinstance(deepest, NameError) or (
+            isinstance(deepest, _MISSING_NAME) and "Lambda" in str(error)
+        ):
             raise InputError(
                 f"the model's own code fails when called on the data: {own_words(deepest)}"
                 + (f"; {_LAMBDA_CODE}." if "Lambda" in str(error) else

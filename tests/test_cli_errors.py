@@ -205,3 +205,98 @@ def test_debug_shows_the_traceback_of_an_expected_failure(files, tmp_path):
     assert "InputError" in result.stderr
 
 
+
+
+# ------------------------------------------------------------ the deepest cause
+@pytest.fixture(scope="module")
+def broken_models(tmp_path_factory):
+    """Models that load or run only to fail deep inside Keras."""
+    import keras
+
+    root = tmp_path_factory.mktemp("broken")
+
+    @keras.saving.register_keras_serializable(package="lrfind_cli_errors")
+    class NoKwargs(keras.layers.Layer):
+        def __init__(self, units=2):
+            super().__init__()
+            self.units = units
+
+        def call(self, x):
+            return x * 2.0
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+    def save(name, inputs, outputs):
+        model = keras.Model(inputs, outputs)
+        model.compile("sgd", "mse")
+        model.save(root / f"{name}.keras")
+
+    i = keras.Input((4,))
+    save("no_kwargs", i, keras.layers.Dense(1)(NoKwargs()(i)))
+    i = keras.Input((4,))
+    doubled = keras.layers.Lambda(lambda v: keras.ops.concatenate([v, v], axis=-1))(i)
+    save("lambda_shape", i, keras.layers.Dense(1)(doubled))
+    model = keras.Sequential([keras.Input((4,)),
+                              keras.layers.Lambda(lambda v: keras.ops.abs(v)),
+                              keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.save(root / "lambda_name.keras")
+    return root
+
+
+@pytest.mark.parametrize(("name", "unsafe", "phrases"), [
+    ("no_kwargs", False, ["got an unexpected keyword argument", "accept **kwargs",
+                          "super().__init__(**kwargs)"]),
+    ("lambda_shape", True, ["could not infer the output shape of a Lambda", "Error: ",
+                            "output_shape=", "import them inside the function"]),
+    ("lambda_name", True, ["the model's own code fails", "Error: ",
+                           "import them inside the function"]),
+])
+def test_failures_deep_inside_keras_report_the_deepest_cause(
+    broken_models, files, tmp_path, name, unsafe, phrases
+):
+    model = broken_models / f"{name}.keras"
+    before = sha256(model)
+    result = invoke(model, files["regression"], *(["--unsafe"] if unsafe else []),
+                    "-o", tmp_path / "out")
+    assert result.exit_code == 2, result.output
+    (message,) = error_lines(result)
+    for phrase in phrases:
+        assert phrase in message
+    assert "could not be deserialized properly" not in message
+    assert "Reshape the data" not in message and "Traceback" not in result.output
+    assert sha256(model) == before
+
+
+def test_data_refused_inside_find_prints_no_progress_and_no_keras_warnings(files, tmp_path):
+    result = invoke(files["classifier"], files["one_hot"], "-o", tmp_path / "out")
+    assert result.exit_code == 2
+    assert [line for line in result.stderr.splitlines() if line.strip()] == error_lines(result)
+    assert "Warning" not in result.output
+
+
+def test_quiet_prints_nothing_and_debug_shows_keras_warnings(files, tmp_path):
+    import warnings
+
+    import keras
+
+    def noisy(*args, **kwargs):
+        warnings.warn("a Keras warning", UserWarning, stacklevel=1)
+        return load(*args, **kwargs)
+
+    load = keras.saving.load_model
+    args = [files["tiny"], files["regression"], "--steps", "12", "--start-lr", "1e-4",
+            "-o", tmp_path]
+    shown = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keras.saving, "load_model", noisy)
+        for mode in ("-q", "--debug"):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                shown[mode] = (invoke(*args, mode), [str(w.message) for w in caught])
+    (quiet, quiet_warnings), (debug, debug_warnings) = shown["-q"], shown["--debug"]
+    assert quiet.exit_code in (0, 3) and debug.exit_code in (0, 3)
+    assert (quiet.output if quiet.exit_code == 0 else quiet.stdout) == ""
+    assert "a Keras warning" not in quiet.output and "a Keras warning" not in quiet_warnings
+    assert "a Keras warning" in debug_warnings  # shown, not held back
