@@ -1,8 +1,8 @@
 """Are lrfind's cyclical bounds useful? Schedules between ``min_lr`` and ``max_lr``, trained.
 
-For every task, take the range test (of `suggestion_quality.DEFAULT_STEPS` batches) whose
-suggested LR is the median of the five finder seeds, and train with the task's budget and
-the task's training seeds (those of the grid):
+For every task, take the find (`LRFinder.find` at lrfind's defaults, `curves.FindCache`)
+whose suggested LR is the median of the task's finds (`suggestion_quality.FINDER_SEEDS`),
+and train with the task's budget and the task's training seeds (those of the grid):
 
 * one-cycle: `lrfind.schedules.OneCycleLR` peaking at ``max_lr``, starting at ``min_lr``
   (``div_factor = max_lr / min_lr``), 30 % warm-up, cosine anneal;
@@ -27,21 +27,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from benchmarks.curves import FindCache
 from benchmarks.grid import Cache, task_truth
-from benchmarks.suggestion_quality import (
-    DEFAULT_STEPS,
-    FINDER_SEEDS,
-    CurveCache,
-    fmt,
-    geomean,
-    write_readme,
-)
+from benchmarks.suggestion_quality import FINDER_SEEDS, fmt, geomean, write_readme
 from benchmarks.tasks import TASKS, Task, load_data
-from lrfind.analysis import Suggestion, suggest
+from lrfind.suggestion import Suggestion
 
 
-def median_suggestion(curves: CurveCache, task: Task) -> Suggestion:
-    found = [suggest(*curves.get(task, DEFAULT_STEPS, seed)[:2]) for seed in FINDER_SEEDS]
+def median_suggestion(finds: FindCache, task: Task) -> Suggestion:
+    """The median (by LR) of the task's finds' suggestions, at lrfind's defaults."""
+    found = [finds.get(task, seed)[0].suggestion for seed in FINDER_SEEDS]
     found = sorted((s for s in found if s.lr is not None), key=lambda s: s.lr)
     return found[len(found) // 2]
 
@@ -68,11 +63,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     configure_tensorflow(1)
-    cache, curves = Cache(), CurveCache()
+    cache, finds = Cache(), FindCache()
     rows = []
     for task in TASKS:
         truth = task_truth(cache, task)
-        s = median_suggestion(curves, task)
+        s = median_suggestion(finds, task)
         regrets = {}
         for name, schedule in schedules(task, s).items():
             losses = [cache.get(task, "schedules", name, seed) for seed in task.seeds]

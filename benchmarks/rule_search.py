@@ -1,20 +1,25 @@
-"""How lrfind's suggestion rule was chosen: candidate rules on the dev tasks' curves.
+"""How lrfind's rule constants were chosen, and what that choice is worth on unseen families.
 
-Every candidate reads the named points of `lrfind.analysis` off the same recorded curves
-(5 finder seeds per task, cached by `suggestion_quality.py`) and is scored against the
-brute-force grid (regret read off the grid, linear in log(LR)). Each family has one free
-offset ``c`` (decades), chosen by the geometric-mean regret over the tasks, taking the worst
-of ``c`` and ``c +- 0.125`` so that a choice sitting next to a cliff is not rewarded. The
-"left out" columns choose ``c`` without the task they score (leave-one-task-out), or with
-``--leave-out family`` without every task of the scored task's family (`tasks.FAMILIES`;
-leave-one-family-out): the estimate of how the family does on a task, or a kind of
-architecture, it has never seen.
+The rule (`lrfind.rule`) places the LR a fraction ``f`` of the way from the knee to the
+divergence, ``offset`` decades further, both per optimizer kind (plain SGD, adaptive). This
+script reads every recorded curve once (the finds of `curves.FindCache`, at lrfind's
+defaults: three range tests per find, finder seeds of `suggestion_quality.FINDER_SEEDS`),
+then scores each candidate ``(f, offset)`` for a kind by the geometric-mean regret of the
+finds' suggestions (the median of a find's three, as `lrfind.suggestion.combine` takes it)
+over the tasks of that kind; regret is read off the grid truth (linear in log(LR)), a
+refusal scores as the Keras default LR.
 
-Families: ``steepest``, ``minimum``, ``divergence``, ``knee q`` (the LR where the loss has
-come a fraction q of the way down), knees capped half a decade below divergence, geometric
-means of two points, and lrfind's rule as implemented (its own constants, no offset).
+* **in-sample**: constants chosen on all the tasks given, scored on the same tasks;
+* **leave one family out**: for each family (`tasks.FAMILIES`), constants chosen without
+  any of its tasks, scored on its tasks only: the estimate of how the rule does on a kind
+  of architecture it has never seen;
+* **frozen**: the constants in `lrfind.rule.RULE`, as committed.
 
-    python -m benchmarks.rule_search --steps 800 400 200      # dev tasks only
+Each choice takes the worst of ``(f, offset)`` and its grid neighbours (offset +- 0.1,
+f +- 0.1), so that a choice sitting next to a cliff is not rewarded.
+
+    python -m benchmarks.rule_search                      # dev and validation tasks
+    python -m benchmarks.rule_search --groups dev --write-readme
 """
 
 from __future__ import annotations
@@ -23,134 +28,139 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable
+from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from benchmarks.curves import FindCache, curves_of
 from benchmarks.grid import Cache, Truth, task_truth
-from benchmarks.suggestion_quality import FINDER_SEEDS, CurveCache, geomean, write_readme
-from benchmarks.tasks import TASKS
-from lrfind.analysis import knee_point, suggest
+from benchmarks.suggestion_quality import FINDER_SEEDS, geomean, write_readme
+from benchmarks.tasks import TASKS, Task, keras_default_lr
+from lrfind.rule import RULE, apply_rule, optimizer_kind
+from lrfind.suggestion import combine
 
-OFFSETS = [round(c, 3) for c in np.arange(-1.5, 1.01, 0.125)]
-KNEES = (0.5, 0.7, 0.8, 0.9, 0.95)
-Features = dict[str, float]  # log10 of each named point's LR
-
-
-def features(lrs: np.ndarray, losses: np.ndarray, window: float) -> Features | None:
-    s = suggest(lrs, losses, window_decades=window)
-    if s.lr is None:
-        return None
-    f = {name: math.log10(p.lr) for name, p in s.points.items()}
-    f.setdefault("steepest", f["minimum"])
-    f.setdefault("divergence", math.log10(lrs[-1]))
-    f["lrfind"] = math.log10(s.lr)
-    for q in KNEES:
-        point = knee_point(lrs, losses, fraction=q, window_decades=window)
-        f[f"knee {q}"] = math.log10(point.lr) if point else f["minimum"]
-    return f
+FRACTIONS = [round(f, 2) for f in np.arange(0.0, 1.01, 0.1)]
+OFFSETS = [round(c, 2) for c in np.arange(-1.2, 0.61, 0.1)]
+KINDS = ("sgd", "adaptive")
 
 
-Rule = Callable[[Features, float], float]
+@dataclass
+class TaskCurves:
+    """One task's readings (per find, its three curves) and what scores them."""
+
+    task: Task
+    truth: Truth
+    optimizer: str
+    finds: list[list]  # per find: the CurveReading of each of its curves
+
+    def regret(self, rule: dict) -> float:
+        """Median regret over the finds of the suggestion ``rule`` gives."""
+        regrets = []
+        for readings in self.finds:
+            lr = combine([apply_rule(r, self.optimizer, rule=rule) for r in readings]).lr
+            regrets.append(self.truth.interpolated_regret(
+                keras_default_lr(self.task) if lr is None else lr))
+        return float(np.median(regrets))
 
 
-def families() -> dict[str, Rule | None]:
-    """name: rule(features, c) -> log10(lr); None is lrfind's own suggestion."""
-    fams: dict[str, Rule | None] = {"lrfind (as implemented, no offset)": None}
-    for name in ("steepest", "minimum", "divergence", *(f"knee {q}" for q in KNEES)):
-        fams[name] = lambda f, c, name=name: f[name] + c
-    for q in (0.8, 0.9):
-        fams[f"knee {q}, capped at divergence/10**0.5"] = lambda f, c, q=q: min(
-            f[f"knee {q}"] + c, f["divergence"] - 0.5
-        )
-    for a, b in (("minimum", "knee 0.9"), ("minimum", "divergence"), ("knee 0.9", "divergence")):
-        fams[f"sqrt({a} * {b})"] = lambda f, c, a=a, b=b: (f[a] + f[b]) / 2 + c
-    return fams
+def load(groups: list[str]) -> list[TaskCurves]:
+    cache, finds = Cache(), FindCache()
+    out = []
+    for task in TASKS:
+        if task.group not in groups:
+            continue
+        results = [finds.get(task, seed)[0] for seed in FINDER_SEEDS]
+        optimizer = results[0].settings.get("optimizer")
+        out.append(TaskCurves(task, task_truth(cache, task), optimizer,
+                              [[c.reading for c in curves_of(r)] for r in results]))
+    return out
 
 
-def scores(
-    rule: Rule | None, c: float, feats: dict, truths: dict[str, Truth], names: list[str]
-) -> tuple[dict[str, float], int, list[float]]:
-    per, hits, spreads = {}, 0, []
-    for task in names:
-        regrets, logs = [], []
-        for f in feats[task]:
-            if f is None:
-                regrets.append(truths[task].interpolated_regret(1e-3))
-                continue
-            x = f["lrfind"] if rule is None else rule(f, c)
-            logs.append(x)
-            regrets.append(truths[task].interpolated_regret(10**x))
-            hits += truths[task].in_band(10**x)
-        per[task] = float(np.median(regrets))
-        spreads.append(max(logs) - min(logs) if len(logs) == len(feats[task]) else math.inf)
-    return per, hits, spreads
+def kind_of(t: TaskCurves) -> str:
+    return optimizer_kind(t.optimizer) or "adaptive"
 
 
-def robust_offset(rule: Rule | None, feats: dict, truths: dict, names: list[str]) -> float:
-    if rule is None:
-        return 0.0
-    gm = {c: geomean(list(scores(rule, c, feats, truths, names)[0].values())) for c in OFFSETS}
-    def worst_nearby(c: float) -> float:
-        return max(gm.get(round(c + d, 3), math.inf) for d in (-0.125, 0.0, 0.125))
+class Search:
+    """Regrets of every (f, offset) per task, computed once."""
 
-    return min(OFFSETS, key=worst_nearby)
+    def __init__(self, tasks: list[TaskCurves]) -> None:
+        self.tasks = tasks
+        self.table: dict[str, dict[tuple[float, float], float]] = {}
+        for t in tasks:
+            kind = kind_of(t)
+            self.table[t.task.name] = {
+                (f, c): t.regret({**RULE, kind: (f, c)}) for f in FRACTIONS for c in OFFSETS
+            }
+
+    def choose(self, kind: str, names: list[str]) -> tuple[float, float]:
+        """The (f, offset) of ``kind`` with the lowest worst-of-neighbours geometric mean."""
+        names = [n for n in names if kind_of(self._task(n)) == kind]
+        if not names:
+            return RULE[kind]
+        gm = {key: geomean([self.table[n][key] for n in names]) for key in self.table[names[0]]}
+
+        def worst_nearby(key: tuple[float, float]) -> float:
+            f, c = key
+            return max(gm.get((round(f + df, 2), round(c + dc, 2)), gm[key])
+                       for df in (-0.1, 0.0, 0.1) for dc in (-0.1, 0.0, 0.1))
+
+        return min(gm, key=worst_nearby)
+
+    def _task(self, name: str) -> TaskCurves:
+        return next(t for t in self.tasks if t.task.name == name)
+
+    def regret(self, name: str, key: tuple[float, float]) -> float:
+        return self.table[name][key]
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--steps", type=int, nargs="*", default=[800])
-    parser.add_argument("--window", type=float, default=1.0, help="smoothing window, decades")
-    parser.add_argument("--group", default="dev")
-    parser.add_argument("--tasks", nargs="*", help="only these tasks of the group")
-    parser.add_argument("--leave-out", choices=("task", "family"), default="task",
-                        help="what the left-out columns leave out of the calibration")
+    parser.add_argument("--groups", nargs="*", default=["dev", "validation"])
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
-    out: list[str] = []
-    cache, curves = Cache(), CurveCache()
-    tasks = [t for t in TASKS if t.group == args.group and (not args.tasks or t.name in args.tasks)]
-    truths = {t.name: task_truth(cache, t) for t in tasks}
-    names = [t.name for t in tasks]
-    family = {t.name: t.family for t in tasks}
-    for steps in args.steps:
-        feats = {}
-        for t in tasks:
-            feats[t.name] = [
-                features(*curves.get(t, steps, seed)[:2], args.window) for seed in FINDER_SEEDS
-            ]
-        table = [
-            f"\n{steps} batches, window {args.window} decades, {len(tasks)} {args.group} tasks"
-            + (", left out one family at a time" if args.leave_out == "family" else "") + "\n",
-            "| rule | offset c | median regret | geometric mean | worst | hits | median spread "
-            "| worst spread | left out: median | left out: geometric mean | left out: worst |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-        ]
-        rows = []
-        for name, rule in families().items():
-            c = robust_offset(rule, feats, truths, names)
-            per, hits, spreads = scores(rule, c, feats, truths, names)
-            left_out = []
-            for task in names:
-                rest = [n for n in names if n != task
-                        and (args.leave_out == "task" or family[n] != family[task])]
-                c_rest = robust_offset(rule, feats, truths, rest)
-                left_out.append(scores(rule, c_rest, feats, truths, [task])[0][task])
-            regrets = list(per.values())
-            rows.append((geomean(left_out), name, c, regrets, hits, spreads, left_out))
-        for _, name, c, regrets, hits, spreads, left_out in sorted(rows, key=lambda r: r[0]):
-            table.append(
-                f"| {name} | {c:+.3f} | {np.median(regrets):.3f} | {geomean(regrets):.3f} | "
-                f"{max(regrets):.2f} | {hits}/{5 * len(names)} | {np.median(spreads):.2f} | "
-                f"{max(spreads):.2f} | {np.median(left_out):.3f} | {geomean(left_out):.3f} | "
-                f"{max(left_out):.2f} |"
-            )
-        print("\n".join(table))
-        out += table
+    from benchmarks.training import configure_tensorflow
+
+    configure_tensorflow(1)
+    tasks = load(args.groups)
+    search = Search(tasks)
+    names = [t.task.name for t in tasks]
+    chosen = {kind: search.choose(kind, names) for kind in KINDS}
+    families = sorted({t.task.family for t in tasks})
+    rows = []
+    for t in tasks:
+        name, kind = t.task.name, kind_of(t)
+        rest = [n for n in names if search._task(n).task.family != t.task.family]
+        left_out = search.choose(kind, rest)
+        rows.append((t.task.family, name, kind, search.regret(name, tuple(RULE[kind])),
+                     search.regret(name, chosen[kind]), search.regret(name, left_out),
+                     left_out))
+    lines = [
+        f"{len(tasks)} tasks ({', '.join(args.groups)}), {len(families)} families, "
+        f"{len(FINDER_SEEDS)} finds each. Constants (f, offset): frozen "
+        + ", ".join(f"{k} {RULE[k]}" for k in KINDS) + "; chosen in-sample "
+        + ", ".join(f"{k} {chosen[k]}" for k in KINDS) + ".",
+        "",
+        "| regret | median | geometric mean | worst | tasks ≤ 1.10 |",
+        "|---|---|---|---|---|",
+    ]
+    for label, column in (("frozen rule (lrfind.rule.RULE)", 3), ("chosen in-sample", 4),
+                          ("chosen leaving the task's family out", 5)):
+        values = [r[column] for r in rows]
+        lines.append(f"| {label} | {np.median(values):.3f} | {geomean(values):.3f} | "
+                     f"{max(values):.2f} | {sum(v <= 1.1 for v in values)}/{len(values)} |")
+    lines += ["", "| family | task | kind | frozen | in-sample | family left out | constants "
+              "chosen without the family |", "|---|---|---|---|---|---|---|"]
+    for family, name, kind, frozen, inside, left, key in sorted(rows):
+        lines.append(f"| {family} | {name} | {kind} | {frozen:.3f} | {inside:.3f} | "
+                     f"{left:.3f} | {key} |")
+    text = "\n".join(lines)
+    print(text)
+    if not math.isfinite(sum(r[3] for r in rows)):
+        print("some regrets are infinite (a suggestion where training diverges)")
     if args.write_readme:
-        write_readme("\n".join(out).strip(), "search")
+        write_readme(text, "search")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import numpy as np
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from lrfind.analysis import CurveReading
     from lrfind.suggestion import Suggestion
     from lrfind.trial_results import TrialsResult
 
@@ -161,7 +162,15 @@ class LRFinderResult:
     @cached_property
     def own_suggestion(self) -> Suggestion:
         """The suggestion read off this run's curve alone, whatever its repeats say."""
-        from lrfind.analysis import suggest
+        from lrfind.rule import apply_rule
+
+        return apply_rule(self.reading, self.settings.get("optimizer"))
+
+    @cached_property
+    def reading(self) -> CurveReading:
+        """What `lrfind.analysis.read_curve` finds on this run's curve (its named points,
+        noise, divergence): what `own_suggestion` is made from."""
+        from lrfind.analysis import read_curve
 
         lrs, losses = self.lrs, self.losses
         # The point where the loss turned NaN/Inf is not kept, but it is where the curve
@@ -171,8 +180,7 @@ class LRFinderResult:
             len(lrs) == 0 or blown_up_at > lrs[-1]
         ):
             lrs, losses = np.append(lrs, blown_up_at), np.append(losses, np.nan)
-        return suggest(lrs, losses, optimizer=self.settings.get("optimizer"),
-                       stopped=self.stop_reason == "diverged")
+        return read_curve(lrs, losses, stopped=self.stop_reason == "diverged")
 
     @property
     def val_lrs(self) -> np.ndarray | None:

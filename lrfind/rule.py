@@ -73,8 +73,10 @@ def density_shift(points_per_decade: float) -> float:
     return min(max(shift, -MAX_DENSITY_SHIFT), MAX_DENSITY_SHIFT)
 
 
-def apply_rule(reading: CurveReading, optimizer: str | None = None) -> Suggestion:
-    """The suggestion for a read curve (see the module docstring for the rule)."""
+def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
+               rule: dict[str | None, tuple[float, float]] | None = None) -> Suggestion:
+    """The suggestion for a read curve (see the module docstring for the rule); ``rule``
+    replaces `RULE` (``benchmarks/rule_search.py`` tries others)."""
     points = reading.points
     if reading.problem is not None:
         return Suggestion(None, None, None, False, reading.problem, points, basis="none")
@@ -88,7 +90,7 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None) -> Suggestio
     if not reading.measurable:
         return _divergence_anchored(reading, kind, divergence, shift, first)
     knee = points["knee"]
-    f, offset = RULE[kind]
+    f, offset = (RULE if rule is None else rule)[kind]
     x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr)) + offset + shift
     fell = reading.lr_at(reading.first_fall) if reading.first_fall is not None else first
     lr = min(max(10**x, fell, first), top, last)
