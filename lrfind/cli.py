@@ -498,9 +498,20 @@ def _find(finder: Any, training: TrainingData, options: _Options, progress: Prog
         if options.verify:
             budget = options.verify_budget or DEFAULT_TRIAL_BUDGET
             progress.start_trials(budget)
-            result.verify(finder.model, training.x, training.y, budget=budget,
-                          batch_size=batch_size, seed=0 if options.seed is None else options.seed,
-                          on_trial=progress.on_trial)
+            try:
+                result.verify(finder.model, training.x, training.y, budget=budget,
+                              batch_size=batch_size,
+                              seed=0 if options.seed is None else options.seed,
+                              on_trial=progress.on_trial)
+            except ValueError as error:
+                from lrfind.cli_inputs import exception_chain, own_words
+
+                raise _Failure(
+                    "the range test worked, but the trials of --verify failed: "
+                    f"{own_words(exception_chain(error)[-1])}. The trials score each LR with "
+                    "the model's evaluate, which needs a compiled loss (or a test_step of its "
+                    "own); run without --verify."
+                ) from error
             progress.finish_trials(result.trials.budget)
         return result
     except ValueError as error:

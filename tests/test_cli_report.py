@@ -164,3 +164,38 @@ def test_the_figure_the_command_saves_is_exported_lazily():
 
     assert "result_figure" in lrfind.__all__
     assert lrfind.result_figure is lrfind.plotting.result_figure
+
+
+def _verified() -> LRFinderResult:
+    from lrfind.trial_results import Trial, TrialsResult
+
+    curve = _cyclic_curve()
+    curve.trials = TrialsResult(
+        [Trial(1e-4, [10], [0.9]), Trial(1e-3, [10, 20], [0.5, 0.3], True),
+         Trial(1e-2, [10, 20], [0.6, 0.31], True), Trial(1e-1, [10], [math.inf])],
+        1e-3, 1e-3, 1e-2, "validation_data", 70, curve_lr=1e-2)
+    return curve
+
+
+def test_report_of_trials_shows_each_candidate_rung_and_winner():
+    text = _report(_verified())
+    assert "Trials (held-out loss, scored on validation_data)" in text
+    assert "after 10 batches" in text and "after 20 batches" in text
+    rows = {line.split("│")[1].strip(): line for line in text.splitlines()
+            if line.startswith("│") and line.split("│")[1].strip() in ("0.0001", "0.001", "0.1")}
+    assert "winner" in rows["0.001"] and "0.3" in rows["0.001"]
+    assert "dropped" in rows["0.0001"] and "diverged" in rows["0.1"]
+    assert "(the curve's suggestion)" in text
+    assert "Recommendation: train at learning_rate=0.001, or cycle it between 0.001 and 0.01" in (
+        text)
+
+
+def test_the_figure_of_a_verified_result_has_a_trials_panel():
+    from lrfind.plotting import result_figure
+
+    figure = result_figure(_verified())
+    titles = [ax.get_title(loc="left") for ax in figure.axes]
+    assert any(title.startswith("Trials: 4 LRs, 70 batches") for title in titles)
+    (trials_ax,) = [ax for ax in figure.axes if ax.get_ylabel() == "held-out loss"]
+    assert trials_ax.get_xscale() == "log"
+    assert figure.get_figwidth() > result_figure(_cyclic_curve()).get_figwidth()
