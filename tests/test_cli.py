@@ -232,7 +232,8 @@ def test_help_shows_no_value_placeholder_after_a_flag():
     assert invoke("m.keras", "d.npz", "--debug=yes").exit_code == 2  # a flag takes no value
 
 
-def test_the_run_feeds_the_progress_bar_through_on_point(files, tmp_path, monkeypatch):
+def find_calls(files, tmp_path, monkeypatch, *runs: list[str]) -> list[dict]:
+    """The keyword arguments `LRFinder.find` is called with, one run per list of options."""
     from lrfind.finder import LRFinder
 
     calls = []
@@ -242,10 +243,14 @@ def test_the_run_feeds_the_progress_bar_through_on_point(files, tmp_path, monkey
         raise KeyboardInterrupt
 
     monkeypatch.setattr(LRFinder, "find", find)
-    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out")
-    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out", "--stop-factor", "inf",
-           "--smoothing", "0.5")
-    first, second = calls
+    for options in runs:
+        invoke(files["tiny"], files["regression"], "-o", tmp_path / "out", *options)
+    return calls
+
+
+def test_the_run_feeds_the_progress_bar_through_on_point(files, tmp_path, monkeypatch):
+    first, second = find_calls(files, tmp_path, monkeypatch, [],
+                               ["--stop-factor", "inf", "--smoothing", "0.5"])
     assert isinstance(first["on_point"].__self__, ProgressBar)
     assert "callbacks" not in first  # no Keras callback of the CLI's own
     assert first["stop_factor"] == _defaults.DEFAULT_STOP_FACTOR
@@ -342,19 +347,8 @@ def test_script_json_stdout_is_only_json(background):
 
 # --------------------------------------------------- repeats, loss key, verification
 def test_repeats_and_loss_key_reach_find(files, tmp_path, monkeypatch):
-    from lrfind.finder import LRFinder
-
-    calls = []
-
-    def find(self, *args, **kwargs):
-        calls.append(kwargs)
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(LRFinder, "find", find)
-    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out")
-    invoke(files["tiny"], files["regression"], "-o", tmp_path / "out", "--repeats", "2",
-           "--loss-key", "total_loss")
-    default, given = calls
+    default, given = find_calls(files, tmp_path, monkeypatch, [],
+                                ["--repeats", "2", "--loss-key", "total_loss"])
     import lrfind.finder
 
     assert default["repeats"] == lrfind.finder.DEFAULT_REPEATS and default["loss_key"] is None
