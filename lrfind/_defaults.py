@@ -284,3 +284,152 @@ def check_compiled(model: Any) -> None:
             "the model is not compiled: call model.compile(optimizer=..., loss=...) "
             "before running LRFinder."
         )
+
+
+# ---------------------------------------------------------------- across processes
+SHARD_MODES = ("auto", "given")
+"""How array (and tf.data) inputs meet the processes of a multi-process run (JAX's
+distributed runtime): ``"auto"``, every process passes the same, whole data and lrfind gives
+each its contiguous slice (process ``i`` of ``N`` takes rows ``[i*m, (i+1)*m)``, ``m = n // N``:
+the last ``n % N`` rows are dropped so every slice has the same length; a ``tf.data.Dataset`` of
+global batches is rebatched and sharded the way Keras's ``auto_shard_dataset`` does); or
+``"given"``, every process passes its own shard (arrays of the same length on every process,
+or a dataset of this process's batches). On one process there is nothing to shard and the
+setting is ignored."""
+DEFAULT_SHARD = None
+"""No default across processes: a multi-process run must say which of `SHARD_MODES` it means
+(on one process the data is used as given)."""
+DEFAULT_CPU_COLLECTIVES = "gloo"
+"""JAX's CPU collectives for a multi-process run on CPU hosts (the setting
+``jax_cpu_collectives_implementation``); without it, JAX's CPU backend cannot run a
+computation that spans processes."""
+PROCESS_ENV = {
+    "coordinator": "KERAS_DISTRIBUTION_JOB_ADDRESSES",
+    "num_processes": "KERAS_DISTRIBUTION_NUM_PROCESSES",
+    "process_id": "KERAS_DISTRIBUTION_PROCESS_ID",
+}
+"""The environment variables ``keras.distribution.initialize`` reads when an argument is
+not given; the command line reads them too (its options win)."""
+JAX_COORDINATOR_ENV = "JAX_COORDINATOR_ADDRESS"
+"""JAX's own variable for the coordinator address (read when Keras's is unset)."""
+
+
+def check_shard(shard: Any, processes: int, names: ArgumentNames = PYTHON_NAMES) -> str | None:
+    """``shard`` as given, or ValueError: one of `SHARD_MODES`, and required on more than
+    one process.
+
+    >>> check_shard(None, 1) is None, check_shard("auto", 2)
+    (True, 'auto')
+    >>> check_shard(None, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: this range test runs on 2 processes: pass shard='auto' (every process passes \
+the same, whole data; each takes its own slice) or shard='given' (every process passes its \
+own shard).
+    """
+    if shard is not None and shard not in SHARD_MODES:
+        raise ValueError(f"{names('shard')} must be one of {SHARD_MODES}, got {shard!r}.")
+    if shard is None and processes > 1:
+        auto, given = (
+            ("--shard auto", "--shard given") if names.cli else ("shard='auto'", "shard='given'")
+        )
+        raise ValueError(
+            f"this range test runs on {processes} processes: pass {auto} (every process "
+            f"passes the same, whole data; each takes its own slice) or {given} (every "
+            "process passes its own shard)."
+        )
+    return shard
+
+
+def check_global_batch_size(
+    batch_size: int, processes: int, names: ArgumentNames = PYTHON_NAMES
+) -> int:
+    """The per-process batch size for a global ``batch_size`` over ``processes``.
+
+    >>> check_global_batch_size(64, 2)
+    32
+    >>> check_global_batch_size(33, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size 33 is the global batch (all processes together) and must divide \
+evenly over the 2 processes: e.g. batch_size 32 or 34.
+    """
+    batch_size = check_positive_int("batch_size", batch_size, names)
+    if batch_size % processes:
+        below = max(processes, batch_size - batch_size % processes)
+        raise ValueError(
+            f"{names('batch_size')} {batch_size} is the global batch (all processes "
+            f"together) and must divide evenly over the {processes} processes: e.g. "
+            f"{names('batch_size')} {below} or {below + processes}."
+        )
+    return batch_size // processes
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    """Where a process sits in a multi-process run: the coordinator's ``HOST:PORT`` (or
+    Keras's comma-separated job addresses), the number of processes and this one's id."""
+
+    coordinator: str
+    num_processes: int
+    process_id: int
+
+
+def check_process_options(
+    coordinator: str | None, num_processes: Any, process_id: Any,
+    names: ArgumentNames = PYTHON_NAMES, env: dict[str, str] | None = None,
+) -> ProcessOptions | None:
+    """The multi-process settings from the arguments, else the environment (`PROCESS_ENV`,
+    `JAX_COORDINATOR_ENV`); None when none of them is set (one process).
+
+    >>> check_process_options("10.0.0.1:1234", 2, 1, env={})
+    ProcessOptions(coordinator='10.0.0.1:1234', num_processes=2, process_id=1)
+    >>> check_process_options(None, None, None, env={}) is None
+    True
+    >>> check_process_options("10.0.0.1", 2, 0, CLI_NAMES, env={})
+    Traceback (most recent call last):
+    ...
+    ValueError: --coordinator '10.0.0.1' must be HOST:PORT (the coordinator, process 0), \
+e.g. --coordinator 10.0.0.1:1234.
+    """
+    env = {} if env is None else env
+    coordinator = coordinator or env.get(PROCESS_ENV["coordinator"]) or env.get(
+        JAX_COORDINATOR_ENV
+    )
+    if num_processes is None:
+        num_processes = env.get(PROCESS_ENV["num_processes"])
+    if process_id is None:
+        process_id = env.get(PROCESS_ENV["process_id"])
+    given = {"coordinator": coordinator, "num_processes": num_processes,
+             "process_id": process_id}
+    if all(value is None for value in given.values()):
+        return None
+    missing = [names(name) for name, value in given.items() if value is None]
+    if missing:
+        raise ValueError(
+            f"a multi-process run needs {names('coordinator')}, {names('num_processes')} and "
+            f"{names('process_id')} (or the environment variables "
+            f"{', '.join(PROCESS_ENV.values())}); missing: {', '.join(missing)}."
+        )
+    first = str(coordinator).split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(
+            f"{names('coordinator')} {coordinator!r} must be HOST:PORT (the coordinator, "
+            f"process 0), e.g. {names.example(coordinator='10.0.0.1:1234')}."
+        )
+    try:
+        count, index = int(str(num_processes)), int(str(process_id))
+    except ValueError:
+        raise ValueError(
+            f"{names('num_processes')} and {names('process_id')} must be integers, got "
+            f"{num_processes!r} and {process_id!r}."
+        ) from None
+    if count < 1:
+        raise ValueError(f"{names('num_processes')} must be at least 1, got {count}.")
+    if not 0 <= index < count:
+        raise ValueError(
+            f"{names('process_id')} must be in 0..{count - 1} (one id per process, 0 the "
+            f"coordinator), got {index}."
+        )
+    return ProcessOptions(str(coordinator), count, index)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import mmap
 import os
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,11 +28,11 @@ def is_array_data(x: Any) -> bool:
 
 
 def is_dataset(x: Any) -> bool:
-    try:
-        import tensorflow as tf
-    except ImportError:  # pragma: no cover - other backends without TF
-        return False
-    return isinstance(x, tf.data.Dataset)
+    # A tf.data.Dataset exists only once TensorFlow is imported: asking never imports it
+    # (seconds on JAX or torch, in every process of a multi-process run).
+    tf = sys.modules.get("tensorflow")
+    data = getattr(tf, "data", None)
+    return data is not None and isinstance(x, data.Dataset)
 
 
 def count_batches(x: Any, y: Any, batch_size: int | None) -> int | None:

@@ -50,6 +50,7 @@ from lrfind.batches import (
     prepare_fit_data,
 )
 from lrfind.callback import CurveError, LRRangeTest
+from lrfind.processes import agree, outcome, shard_inputs
 from lrfind.ramp import LRRamp
 from lrfind.result import LRFinderResult
 from lrfind.state import ModelState, is_chief
@@ -129,6 +130,7 @@ class LRFinder:
         budget: int | None = None,
         candidates: int | None = None,
         repeats: int | None = None,
+        shard: str | None = None,
     ) -> LRFinderResult:
         """Ramp the LR from ``start_lr`` to ``end_lr`` and record one point per batch.
 
@@ -170,6 +172,13 @@ class LRFinder:
             verify: after the range test, measure the suggestion with short trials
                 (`LRFinderResult.verify`, scored on ``validation_data`` when given);
                 ``budget`` (batches in all) and ``candidates`` (LRs tried) tune them.
+            shard: across processes (JAX's distributed runtime, `lrfind.processes`), how
+                the data meets them: ``"auto"`` (every process passes the same, whole
+                data; each takes its own contiguous slice) or ``"given"`` (every process
+                passes its own shard). Required there; ignored on one process.
+                ``batch_size`` is then the global batch (each process feeds
+                ``batch_size / N``), and one batch of the ramp is one step on it; the
+                curve, stop and suggestion are the same on every process.
 
         Returns:
             The `LRFinderResult`; also kept as ``self.result``.
@@ -179,14 +188,22 @@ class LRFinder:
         check_lr_range(start_lr, end_lr)
         check_run_length(steps, epochs)
         repeats = check_positive_int("repeats", DEFAULT_REPEATS if repeats is None else repeats)
-        batches_per_epoch = count_batches(x, y, batch_size)
-        run = plan(batches_per_epoch, steps, epochs, batch_size=batch_size)
-        build_from_first_batch(model, x)
-        check_data_fits(model, x, y, batch_size)
+        shares = shard_inputs(x, y, sample_weight, batch_size=batch_size, shard=shard,
+                              validation_data=validation_data, verify=verify)
+        x, y, sample_weight = shares.x, shares.y, shares.sample_weight
+        global_batch_size, batch_size = shares.batch_size, shares.process_batch_size
+        with shares.all_or_none():  # across processes: each passes, or all fail
+            batches_per_epoch = count_batches(x, y, batch_size)
+            run = plan(batches_per_epoch, steps, epochs, batch_size=global_batch_size)
+            build_from_first_batch(model, x)
+            check_data_fits(model, x, y, batch_size)
+        agree(shares.topology, "the run's plan (give every process a shard of the same "
+              "length, or shard='auto')", rows=shares.rows, num_steps=run.num_steps,
+              batches_per_epoch=batches_per_epoch, repeats=repeats)
         settings = dict(
             mode=mode, beta=beta, stop_factor=stop_factor, validation_data=validation_data,
             val_every=val_every, val_batches=val_batches,
-            val_batch_size=batch_size or DEFAULT_BATCH_SIZE, loss_key=loss_key,
+            val_batch_size=global_batch_size or DEFAULT_BATCH_SIZE, loss_key=loss_key,
         )
         results = []
         previous: LRRangeTest | None = None
@@ -209,10 +226,13 @@ class LRFinder:
             if plain and previous is not None:  # one traced train function for all repeats
                 test.continue_from(previous)
             previous = test
-            results.append(self._run(test, data, run, None if seed is None else seed + repeat,
-                                     verbose, callbacks, plain))
-            results[-1].settings.update(batch_size=batch_size or DEFAULT_BATCH_SIZE,
-                                        repeat=repeat)
+            with shares.fit_scope():
+                results.append(self._run(test, data, run,
+                                         None if seed is None else seed + repeat,
+                                         verbose, callbacks, plain))
+            results[-1].settings.update(batch_size=global_batch_size or DEFAULT_BATCH_SIZE,
+                                        repeat=repeat, **shares.settings())
+            agree(shares.topology, f"the outcome of run {repeat + 1}", **outcome(results[-1]))
         result = results[0]
         result.repeats = results[1:]
         self.result = result
