@@ -133,6 +133,39 @@ def table(data: dict, tasks: list[Task], budget: int, cache: Cache,
     return lines
 
 
+MARGINS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
+
+
+def replay(data: dict, tasks: list[Task], budget: int, cache: Cache, seeds: list[int]
+           ) -> list[str]:
+    """Choose again from the stored trials with each margin of `MARGINS`
+    (`lrfind.trial_results.choose`): no training, the same trials."""
+    from lrfind.trial_results import TrialsResult, choose
+
+    per: dict[float, list[float]] = {m: [] for m in MARGINS}
+    for task in tasks:
+        truth = task_truth(cache, task)
+        runs = [run for key, run in data["runs"].items() if "trials" in run
+                and key.split("/")[0] == task.name and int(key.split("/")[2]) == budget
+                and int(key.split("/")[1]) in seeds]
+        if not runs:
+            continue
+        for margin in MARGINS:
+            regrets = []
+            for run in runs:
+                trials = TrialsResult.from_dict(run["trials"])
+                regrets.append(truth.interpolated_regret(
+                    choose(trials.trials, trials.curve_lr, margin)))
+            per[margin].append(float(np.median(regrets)))
+    lines = ["| margin | median regret | geometric mean | worst task |", "|---|---|---|---|"]
+    for margin, values in per.items():
+        if values:
+            v = np.array(values)
+            gm = float(np.exp(np.mean(np.log(np.minimum(v, 100)))))
+            lines.append(f"| {margin:g} | {np.median(v):.3f} | {gm:.3f} | {v.max():.2f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--group", default="dev")
@@ -140,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="*", default=[100, 101])
     parser.add_argument("--budgets", type=int, nargs="*", default=[800])
     parser.add_argument("--report", action="store_true", help="only print the tables")
+    parser.add_argument("--replay", action="store_true",
+                        help="also choose again from the stored trials with other margins")
     args = parser.parse_args(argv)
     configure_tensorflow(1)
     cache = Cache()
@@ -164,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"runs recorded by {current}")
     for budget in args.budgets:
         print("\n".join(table(data, tasks, budget, cache, args.seeds)))
+        if args.replay:
+            print("\n".join(replay(data, tasks, budget, cache, args.seeds)))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,9 @@ MAX_HELD_OUT = 2048
 """... but no more rows than this."""
 TRIAL_TOLERANCE = 0.05
 """The trials' band: candidates whose held-out loss is within 5 % of the best."""
+TRIAL_MARGIN = 0.0
+"""The curve's own suggestion is kept when its trial's held-out loss is within this
+fraction of the best trial's (`lrfind.trial_results.choose`)."""
 CANDIDATE_DECADES = 1.5
 """The trial LRs reach at most this many decades either side of the curve's suggestion."""
 CANDIDATES_BELOW_DIVERGENCE_DECADES = 0.25

@@ -149,6 +149,28 @@ def rung_plan(candidates: int, budget: int) -> list[tuple[int, int]]:
     return [(n, first * 2**i) for i, n in enumerate(counts)]
 
 
+def choose(trials: Sequence[Trial], curve_lr: float | None, margin: float) -> float:
+    """The chosen LR: the lowest held-out loss among the trials that reached the last rung,
+    unless the curve's own suggestion is among them within ``margin`` (relative) of that
+    loss: then the curve's (a short trial is a noisy measure, and favours high LRs, so the
+    curve's reading stands unless it is clearly beaten).
+
+    >>> trials = [Trial(1e-3, [100], [0.50]), Trial(1e-2, [100], [0.49])]
+    >>> choose(trials, 1e-3, margin=0.05), choose(trials, 1e-3, margin=0.0)
+    (0.001, 0.01)
+    """
+    rungs = max(len(t.losses) for t in trials)
+    last = [t for t in trials if len(t.losses) == rungs] or list(trials)
+    best = min(last, key=lambda t: t.final_loss)
+    curve = next((t for t in last if curve_lr is not None
+                  and abs(math.log10(t.lr / curve_lr)) < 1e-6), None)
+    if curve is not None and math.isfinite(curve.final_loss) and (
+        curve.final_loss <= best.final_loss + margin * abs(best.final_loss)
+    ):
+        return curve.lr
+    return best.lr
+
+
 def band(trials: Sequence[Trial], tolerance: float) -> tuple[float, float]:
     """(lowest, highest) LR of the trials within ``tolerance`` of the best, compared at
     the last rung each reached against the best of that rung."""

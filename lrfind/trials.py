@@ -27,11 +27,12 @@ from lrfind._defaults import (
     DEFAULT_BATCH_SIZE,
     HELD_OUT_FRACTION,
     MAX_HELD_OUT,
+    TRIAL_MARGIN,
     TRIAL_TOLERANCE,
 )
 from lrfind.batches import is_array_data, is_dataset
 from lrfind.state import KerasPatch, ModelState
-from lrfind.trial_results import Trial, TrialsResult, band, rung_plan
+from lrfind.trial_results import Trial, TrialsResult, band, choose, rung_plan
 
 TrialHook = Callable[[int, float, int, float], None]
 """``on_trial(rung, lr, batches trained, held-out loss)``, called after each trial rung."""
@@ -196,10 +197,9 @@ def run_trials(
             trial.kept = True
     finally:
         state.restore()
-    last = [t for t in trials if len(t.losses) == len(plan)] or trials
-    chosen = min(last, key=lambda t: t.final_loss)
+    chosen = choose(trials, curve_lr, TRIAL_MARGIN)
     low, high = band(trials, TRIAL_TOLERANCE)
-    return TrialsResult(trials, chosen.lr, min(low, chosen.lr), max(high, chosen.lr),
+    return TrialsResult(trials, chosen, min(low, chosen), max(high, chosen),
                         split.scored_on, trained, curve_lr)
 
 
