@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from typer.core import TyperCommand
 
+from lrfind import cli_processes
 from lrfind._defaults import (
     CLI_NAMES,
     DEFAULT_BATCH_SIZE,
@@ -146,6 +147,7 @@ class _Options:
     unsafe: bool
     imports: list[str]
     debug: bool
+    processes: Any = None  # cli_processes.ProcessRequest
 
 
 def _version(value: bool) -> None:
@@ -256,6 +258,10 @@ def run(
         "Import this module first (it registers the model's custom objects). Repeatable.",
         "--import", metavar="MODULE", show_default=False,
     )] = None,
+    coordinator: cli_processes.Coordinator = None,
+    num_processes: cli_processes.NumProcesses = None,
+    process_id: cli_processes.ProcessId = None,
+    shard: cli_processes.Shard = cli_processes.DEFAULT_SHARD,
     debug: Annotated[bool, typer.Option(
         "--debug", help="Show the traceback of any failure."
     )] = False,
@@ -272,6 +278,7 @@ def run(
         out=out, svg=svg,
         derivative=derivative, json=json, quiet=quiet, optimizer=optimizer, loss=loss,
         unsafe=unsafe, imports=list(imports or []), debug=debug,
+        processes=cli_processes.ProcessRequest(coordinator, num_processes, process_id, shard),
     )
     raise typer.Exit(_guarded_run(options))
 
@@ -408,7 +415,10 @@ def _run(options: _Options, err: Console) -> int:
     data = inputs.open_data(options.data, x_key=options.x_key, y_key=options.y_key,
                             target=options.target)
     inputs.check_output_dir(options.out)
-    show = not options.quiet
+    with _bad_input():  # across processes: join them before the model is loaded
+        options = dataclasses.replace(options, processes=cli_processes.join(
+            options.processes, verify=options.verify))
+    show = not options.quiet and cli_processes.writes(options.processes)
     quiet_keras = keras_warnings_held_back(enabled=not options.debug)
     noise = native_noise_held_back(err, enabled=not options.debug, replay=show)
     with quiet_keras, noise as status_console:
@@ -427,6 +437,8 @@ def _run(options: _Options, err: Console) -> int:
         with ProgressBar(err, planned * repeats, enabled=show) as progress:
             result = _find(LRFinder(model), training, options, progress, repeats)
     result.settings["run"] = _run_settings(options, model_path, training, names)
+    if not cli_processes.writes(options.processes):  # the chief reports and writes
+        return cli_processes.worker_exit(result)
     files = _write_outputs(result, options)
     suggestion = result.suggestion
     reliable = suggestion.reliable and suggestion.lr is not None
@@ -493,6 +505,7 @@ def _find(finder: Any, training: TrainingData, options: _Options, progress: Prog
             on_point=progress.on_point,
             loss_key=options.loss_key,
             repeats=repeats,
+            shard=cli_processes.shard(options.processes),
         )
         progress.finish(len(result), result.stop_reason)
         if options.verify:

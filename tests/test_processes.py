@@ -18,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -175,6 +176,58 @@ def test_two_processes_record_one_curve_stop_together_and_restore(tmp_path: Path
     assert "does not fit the model" in second["misfit"]["error"]
     assert "failed on process 1" in first["misfit"]["error"]
     assert first["misfit"]["restored"] and second["misfit"]["restored"]
+
+
+# ------------------------------------------------------------ the command line
+LRFIND = [sys.executable, "-c", "from lrfind.cli import main; main()"]
+
+
+def test_cli_across_processes_needs_jax(tmp_path: Path) -> None:
+    np.savez(tmp_path / "data.npz", x=np.zeros((8, 2)), y=np.zeros(8))
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as archive:  # looks like a model
+        archive.writestr("config.json", "{}")
+    proc = subprocess.run(
+        [*LRFIND, "model.keras", "data.npz", "--coordinator", "127.0.0.1:1", "--num-processes",
+         "2", "--process-id", "0"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "KERAS_BACKEND=jax" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_cli_on_two_processes_chief_reports_and_writes(tmp_path: Path) -> None:
+    pytest.importorskip("jax")
+    make = textwrap.dedent(
+        """
+        import numpy as np, keras
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(2048, 8)).astype("float32")
+        np.savez("data.npz", x=x, y=x[:, :3].argmax(axis=1).astype("int32"))
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                                  keras.layers.Dense(3, activation="softmax")])
+        model.compile("adam", "sparse_categorical_crossentropy")
+        model.save("model.keras")
+        """
+    )
+    subprocess.run([sys.executable, "-c", make], cwd=tmp_path, check=True, timeout=120,
+                   env={**os.environ, "KERAS_BACKEND": "jax"})
+    port = str(free_port())
+    commands = [[*LRFIND, "model.keras", "data.npz", "--steps", "100",
+                 "--seed", "0", "--repeats", "1", "--out", f"out{i}", "--json",
+                 "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2",
+                 "--process-id", str(i)] for i in range(2)]
+    outputs = launch(commands, tmp_path)
+    for code, _, stderr in outputs:
+        assert code in (0, 3), stderr[-3000:]
+    (chief_code, chief_out, _), (worker_code, worker_out, _) = outputs
+    assert chief_code == worker_code
+    chief = json.loads(chief_out)
+    assert chief["settings"]["processes"] == 2 and len(chief["lrs"]) == 100
+    assert worker_out.strip() == ""  # the report is the chief's
+    assert (tmp_path / "out0" / "result.json").exists()
+    assert not (tmp_path / "out1").exists()
 
 
 # ------------------------------------------------------------ checks, no processes
