@@ -3,8 +3,9 @@
     lrfind model.keras data.npz [options]
 
 This module is the shell: the options, the order of the steps, and the exit codes (every
-failure becomes one in `_guarded_run`). The steps live beside it: `lrfind.cli_inputs` reads
-and checks the model and the data, `lrfind.cli_console` shows progress on stderr and
+failure becomes one in `_guarded_run`). The steps live beside it: `lrfind.cli_model` loads
+the model, `lrfind.cli_inputs` reads the data (tables and images: `lrfind.cli_tables`) and
+`lrfind.cli_checks` checks it, `lrfind.cli_console` shows progress on stderr and
 `lrfind.cli_report` prints the reading; the defaults and option checks are
 `lrfind._defaults`'s, shared with the Python API.
 
@@ -298,7 +299,7 @@ def _guarded_run(options: _Options) -> int:
     """
     from rich.console import Console
 
-    from lrfind.cli_inputs import InputError
+    from lrfind.cli_checks import InputError
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -409,9 +410,10 @@ def _image_size(text: Any) -> tuple[int, int] | None:
 
 def _run(options: _Options, err: Console) -> int:
     from lrfind import cli_inputs as inputs
+    from lrfind.cli_model import check_model_path
 
     options = _check_options(options)
-    model_path = inputs.check_model_path(options.model)
+    model_path = check_model_path(options.model)
     data = inputs.open_data(options.data, x_key=options.x_key, y_key=options.y_key,
                             target=options.target)
     inputs.check_output_dir(options.out)
@@ -460,17 +462,18 @@ def _run(options: _Options, err: Console) -> int:
 
 def _load(options: _Options, model_path: Path, data: Any) -> tuple[TrainingData, Any]:
     """The model, compiled, and the data it takes, checked against it."""
-    from lrfind import cli_inputs as inputs
+    from lrfind import cli_model
+    from lrfind.cli_inputs import select
 
-    inputs.import_modules(options.imports)
-    model = inputs.load_model(model_path, unsafe=options.unsafe)
-    inputs.compile_model(model, options.optimizer, options.loss)
-    training = inputs.select(
+    cli_model.import_modules(options.imports)
+    model = cli_model.load_model(model_path, unsafe=options.unsafe)
+    cli_model.compile_model(model, options.optimizer, options.loss)
+    training = select(
         model, data, x_key=options.x_key, y_key=options.y_key,
         batch_size=options.batch_size, image_size=options.image_size,  # type: ignore[arg-type]
         seed=options.seed, shuffle=options.shuffle,
     )
-    inputs.probe_model(model, training.x)
+    cli_model.probe_model(model, training.x)
     return training, model
 
 
@@ -517,7 +520,7 @@ def _find(finder: Any, training: TrainingData, options: _Options, progress: Prog
                               seed=0 if options.seed is None else options.seed,
                               on_trial=progress.on_trial)
             except ValueError as error:
-                from lrfind.cli_inputs import exception_chain, own_words
+                from lrfind.cli_model import exception_chain, own_words
 
                 raise _Failure(
                     "the range test worked, but the trials of --verify failed: "
@@ -528,7 +531,7 @@ def _find(finder: Any, training: TrainingData, options: _Options, progress: Prog
             progress.finish_trials(result.trials.budget)
         return result
     except ValueError as error:
-        from lrfind.cli_inputs import exception_chain, own_words
+        from lrfind.cli_model import exception_chain, own_words
 
         deepest = exception_chain(error)[-1]
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]

@@ -1,4 +1,5 @@
-"""The command line's file loader (`lrfind.cli_inputs`), called directly: no CLI run."""
+"""The command line's file loaders (`lrfind.cli_inputs`, `cli_tables`, `cli_checks`,
+`cli_model`), called directly: no CLI run."""
 
 from __future__ import annotations
 
@@ -8,17 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from lrfind.cli_inputs import (
-    InputError,
-    check_arrays,
-    check_fits,
-    check_model_path,
-    check_output_dir,
-    import_modules,
-    load_model,
-    open_data,
-    select,
-)
+from lrfind.cli_checks import InputError, check_arrays, check_fits
+from lrfind.cli_inputs import check_output_dir, open_data, select
+from lrfind.cli_model import check_model_path, import_modules, load_model
 
 
 def test_models_compiled_with_lrfind_schedules_load_without_importing_lrfind(
@@ -75,9 +68,9 @@ def test_named_arrays_are_picked_by_key_and_a_missing_key_names_what_is_there(tm
 
 
 def test_nan_scan_works_block_by_block(monkeypatch):
-    import lrfind.cli_inputs
+    import lrfind.cli_checks
 
-    monkeypatch.setattr(lrfind.cli_inputs, "_SCAN_BYTES", 64)  # several blocks of 2 rows
+    monkeypatch.setattr(lrfind.cli_checks, "_SCAN_BYTES", 64)  # several blocks of 2 rows
     x = np.ones((50, 8), dtype=np.float32)
     x[37, 5] = np.nan
     x[44, 0] = -np.inf
@@ -197,7 +190,7 @@ def test_a_csv_feeds_named_inputs_column_by_column(tmp_path):
 def test_a_folder_of_class_folders_is_read_as_images(tmp_path):
     import keras
 
-    from lrfind.cli_inputs import IMAGE_SUFFIXES
+    from lrfind.cli_tables import IMAGE_SUFFIXES
 
     rng = np.random.default_rng(0)
     for label in ("cats", "dogs"):
