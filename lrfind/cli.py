@@ -522,11 +522,12 @@ def _find(finder: Any, training: TrainingData, options: _Options, progress: Prog
             except ValueError as error:
                 from lrfind.cli_model import exception_chain, own_words
 
+                cause = (str(error) if _raised_by_lrfind(error)  # names the fix itself
+                         else own_words(exception_chain(error)[-1]))
                 raise _Failure(
                     "the range test worked, but the trials of --verify failed: "
-                    f"{own_words(exception_chain(error)[-1])}. The trials score each LR with "
-                    "the model's evaluate, which needs a compiled loss (or a test_step of its "
-                    "own); run without --verify."
+                    f"{_sentence((cause.strip().splitlines() or [type(error).__name__])[0])} "
+                    "Or run without --verify."
                 ) from error
             progress.finish_trials(result.trials.budget)
         return result

@@ -235,9 +235,51 @@ def _train(model: keras.Model, state: ModelState, start: list[np.ndarray],
 
 
 def _held_out_loss(model: keras.Model, held_out: Any, validation_data: Any) -> float:
-    if isinstance(held_out, tuple):
-        logs = model.evaluate(*held_out, verbose=0, return_dict=True)
-    else:
-        logs = model.evaluate(held_out, verbose=0, return_dict=True)
-    loss = float(logs.get("loss", math.nan))
+    """``logs["loss"]`` of the model's own ``evaluate`` on the held-out data (inf when not
+    finite): Keras's test step scores the compiled loss; a model that computes its own loss
+    (the trainer pattern) scores with its own ``test_step``, which must report a "loss". A
+    model with neither raises a ValueError naming the cause and the fix."""
+    try:
+        if isinstance(held_out, tuple):
+            logs = model.evaluate(*held_out, verbose=0, return_dict=True)
+        else:
+            logs = model.evaluate(held_out, verbose=0, return_dict=True)
+    except ValueError as error:
+        if getattr(model, "loss", None) is not None:
+            raise
+        raise ValueError(_no_held_out_loss(model, error)) from error
+    if "loss" not in logs:
+        reported = ", ".join(repr(k) for k in logs) or "nothing"
+        raise ValueError(NO_HELD_OUT_LOSS.format(
+            cause=f"its test_step reports no 'loss' (it reports {reported})"))
+    loss = float(logs["loss"])
+    if loss == 0.0 and keras.backend.backend() == "jax" and not _scores_itself(model):
+        raise ValueError(_no_held_out_loss(model, None))  # JAX's test step counts no loss as 0
     return loss if math.isfinite(loss) else math.inf
+
+
+NO_HELD_OUT_LOSS = (
+    "the trials score each LR by the held-out loss the model's evaluate reports, but {cause}; "
+    "give the model a test_step that computes its loss and returns {{'loss': ...}} (as its "
+    "train_step does), or compile it with a loss (model.compile(optimizer=..., loss=...))"
+)
+"""The error of trials that cannot score a model; ``{cause}`` says why."""
+
+
+def _scores_itself(model: keras.Model) -> bool:
+    """Whether the model has a compiled loss, or its own ``test_step`` or ``compute_loss``."""
+    own = any(getattr(type(model), name) is not getattr(keras.Model, name)
+              for name in ("test_step", "compute_loss"))
+    return own or getattr(model, "loss", None) is not None
+
+
+def _no_held_out_loss(model: keras.Model, error: BaseException | None) -> str:
+    if error is not None and _scores_itself(model):  # its own test_step failed
+        lines = str(error).strip().splitlines() or [""]
+        return NO_HELD_OUT_LOSS.format(
+            cause="the model has no compiled loss and its evaluate fails "
+                  f"({type(error).__name__}: {lines[0][:200]})")
+    return NO_HELD_OUT_LOSS.format(
+        cause="the model has no compiled loss and no test_step of its own, so Keras's test "
+              "step has no loss to compute (evaluate does not run a train_step that computes "
+              "its own loss, as the trainer pattern's does)")

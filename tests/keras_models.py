@@ -124,14 +124,33 @@ def _classification(seed: int, features: int = 8) -> tuple[np.ndarray, np.ndarra
     return x, x[:, :3].argmax(axis=1).astype("int32")
 
 
-def trainer_pattern(seed: int = 0) -> tuple[keras.Model, Any, Any]:
+def trainer_pattern(seed: int = 0, trainer: type[Trainer] = Trainer
+                    ) -> tuple[keras.Model, Any, Any]:
     x, y = _classification(seed)
     keras.utils.set_random_seed(seed)
     inner = keras.Sequential([keras.Input((8,)), layers.Dense(16, activation="relu"),
                               layers.Dense(3, activation="softmax")])
-    model = Trainer(inner)
+    model = trainer(inner)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
     return model, x, y
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TrainerWithTestStep(Trainer):
+    """The trainer pattern with keras.io's ``test_step`` ("Customizing what happens in
+    fit()": "Providing your own evaluation step"): its own loss and metrics, for evaluate."""
+
+    def test_step(self, data: Any) -> dict[str, Any]:
+        x, y = data[:2]
+        y_pred = self.model(x, training=False)
+        self.loss_tracker.update_state(self.loss_fn(y, y_pred))
+        self.accuracy_metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def trainer_with_test_step(seed: int = 0) -> tuple[keras.Model, Any, Any]:
+    """`trainer_pattern` with a ``test_step`` (not in `MODELS`: the trials use it)."""
+    return trainer_pattern(seed, TrainerWithTestStep)
 
 
 # --------------------------------------------- 4. a Keras 2 style train_step (EDSR-like)

@@ -23,7 +23,7 @@ RUN = ["--steps", "40", "--start-lr", "1e-5", "--end-lr", "1", "--seed", "0",
 
 
 def save(name: str, root):
-    model, x, y = keras_models.MODELS[name](seed=0)
+    model, x, y = getattr(keras_models, name)(seed=0)
     path = root / f"{name}.keras"
     model.save(path)
     arrays = {**x, **y} if isinstance(x, dict) else {"x": x, "y": y}
@@ -80,10 +80,18 @@ def test_verify_on_custom_train_steps(tmp_path):
     assert result.exit_code == 0, result.output
     saved = LRFinderResult.load(tmp_path / "out" / "result.json")
     assert saved.trials is not None and saved.suggestion.basis == "trials"
-    # the trainer pattern has no compiled loss for evaluate to score with: a clear refusal
+    # the trainer pattern is scored by its own test_step; without one, a clear refusal
+    model, data = save("trainer_with_test_step", tmp_path)
+    scored = invoke(model, data, *RUN, "--verify", "--verify-budget", "40",
+                    "-o", tmp_path / "scored")
+    assert scored.exit_code == 0, scored.output
+    trials = LRFinderResult.load(tmp_path / "scored" / "result.json").trials
+    assert trials is not None and all(np.isfinite(t.final_loss) for t in trials.trials)
     model, data = save("trainer_pattern", tmp_path)
     refused = invoke(model, data, *RUN, "--verify", "--verify-budget", "40",
                      "-o", tmp_path / "refused")
     assert refused.exit_code == 2
     (message,) = error_lines(refused)
-    assert "trials of --verify failed" in message and "compiled loss" in message
+    for phrase in ("trials of --verify failed", "no compiled loss and no test_step of its own",
+                   "returns {'loss': ...}", "compile it with a loss", "run without --verify"):
+        assert phrase in message

@@ -140,3 +140,52 @@ def test_find_verify_reports_the_trials_and_saves_them(tmp_path) -> None:
         np.testing.assert_array_equal(a, b)
     loaded = LRFinderResult.load(result.save(tmp_path / "r.json"))
     assert loaded.trials == result.trials and loaded.suggestion == result.suggestion
+
+
+# ------------------------------------------- models that compute their own loss (trainer)
+on_tensorflow = pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                                   reason="keras.io's trainer pattern uses tf.GradientTape")
+
+
+@on_tensorflow
+def test_a_trainer_pattern_model_is_scored_by_its_own_test_step() -> None:
+    import keras_models
+
+    model, x, y = keras_models.trainer_with_test_step()
+    held = (x[:64], y[:64])
+    before = [np.array(v) for v in model.variables]
+    by_hand = []
+
+    def on_trial(rung, lr, batches, loss):  # the model is still in the trial's state here
+        by_hand.append((loss, float(model.loss_fn(held[1], model.model(held[0])))))
+
+    result = run_trials(model, x[64:], y[64:], lrs=[1e-3, 1e-2, 1e-1], budget=60,
+                        batch_size=32, validation_data=held, on_trial=on_trial)
+    assert result.scored_on == "validation_data" and len(by_hand) >= 3
+    for reported, expected in by_hand:
+        assert reported == pytest.approx(expected, rel=1e-5)
+    for a, b in zip(model.variables, before, strict=True):
+        np.testing.assert_array_equal(np.array(a), b)
+
+
+@on_tensorflow
+def test_trials_name_the_cause_and_fix_for_a_model_they_cannot_score() -> None:
+    import keras_models
+
+    model, x, y = keras_models.trainer_pattern()  # its own loss, no test_step, no compiled loss
+    before = [np.array(v) for v in model.variables]
+    with pytest.raises(ValueError, match=r"no compiled loss and no test_step of its own.*"
+                       r"give the model a test_step that computes its loss and returns "
+                       r"\{'loss': \.\.\.\}.*or compile it with a loss"):
+        run_trials(model, x, y, lrs=[1e-3, 1e-2], budget=20, batch_size=32)
+    for a, b in zip(model.variables, before, strict=True):
+        np.testing.assert_array_equal(np.array(a), b)
+
+    class AccuracyOnly(keras_models.TrainerWithTestStep):
+        def test_step(self, data):
+            return {"acc": super().test_step(data)["acc"]}
+
+    model, x, y = keras_models.trainer_pattern(trainer=AccuracyOnly)
+    with pytest.raises(ValueError, match=r"its test_step reports no 'loss' \(it reports 'acc'\)"):
+        run_trials(model, x, y, lrs=[1e-3, 1e-2], budget=20, batch_size=32)
+
