@@ -47,7 +47,7 @@ def timed(owner, name, phase):
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - t0
     setattr(owner, name, wrapper)
 
-import lrfind.cli_inputs, lrfind.plotting, lrfind.finder  # noqa: E401
+import lrfind.cli_inputs, lrfind.cli_model, lrfind.plotting, lrfind.finder  # noqa: E401
 import matplotlib.figure
 traces = [0]
 original_step = keras.Model.train_step
@@ -55,7 +55,7 @@ def counted(self, *args, **kwargs):
     traces[0] += 1
     return original_step(self, *args, **kwargs)
 keras.Model.train_step = counted
-timed(lrfind.cli_inputs, "load_model", "load the model")
+timed(lrfind.cli_model, "load_model", "load the model")
 timed(lrfind.cli_inputs, "open_data", "open the data")
 timed(lrfind.finder.LRFinder, "find", "range tests (find)")
 timed(lrfind.plotting, "result_figure", "build the plot")

@@ -174,9 +174,11 @@ class LRRangeTest(keras.callbacks.Callback):
         self.loss_key = loss_key
         self.result: LRFinderResult | None = None
         self._state: ModelState | None = None
+        self.keep_trace = False
+        """Keep what the run's traced train step holds (``traced``) for a following
+        `continue_from` (`LRFinder` sets it for all but the last repeat). Off by default:
+        on JAX a live traced step would be reused by the next trace of the same model."""
         self.traced: TracedRun | None = None
-        """After a run recorded from Keras's loss tracker: what its traced train step
-        holds, for `continue_from`."""
         self._trace_from: TracedRun | None = None
         self._reset()
 
@@ -286,6 +288,7 @@ class LRRangeTest(keras.callbacks.Callback):
         steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
         self._trace_key = (id(model), self._ramp.get_config(), steps_per_execution)
         previous = self._trace_from
+        self._trace_from = None  # used once: holding it would keep the old trace alive
         if previous is not None and previous.key == self._trace_key:
             self._ramp, self._tracker, self._order = previous.ramp, previous.tracker, previous.order
             self._tracker.clear()
@@ -459,7 +462,9 @@ class LRRangeTest(keras.callbacks.Callback):
             return self.result
         self._scan_new_points()
         assert self._patch is not None
-        if self._source == "tracker" and not self._patch.compute_loss_recorded:
+        if self.keep_trace and self._source == "tracker" and not (
+            self._patch.compute_loss_recorded
+        ):
             self.traced = TracedRun(self._trace_key, self._ramp, self._tracker, self._order,
                                     self.model.train_function)
         self._patch.undo()

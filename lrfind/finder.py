@@ -225,6 +225,8 @@ class LRFinder:
                                on_point=progress, **settings)
             if plain and previous is not None:  # one traced train function for all repeats
                 test.continue_from(previous)
+                previous.traced = None
+            test.keep_trace = plain and repeat < repeats - 1
             previous = test
             with shares.fit_scope():
                 results.append(self._run(test, data, run,

@@ -65,6 +65,8 @@ class KerasPatch:
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self.compute_loss_recorded = False
+        self.own_train_step = model.__dict__.get("train_step")  # an instance attribute
+        self.train_step_wrapped = False
         self.lr_owner = inner_optimizer(model.optimizer)
         self.learning_rate = self.lr_owner._learning_rate
         self.loss_tracker = getattr(model, "_loss_tracker", None)
@@ -77,9 +79,25 @@ class KerasPatch:
         object.__setattr__(self.lr_owner, "_learning_rate", learning_rate)
         object.__setattr__(self.model, "_loss_tracker", loss_tracker)
         if train_function is None:
-            self.model.make_train_function(force=True)
+            self._retrace()
         else:
             self.model.train_function = train_function
+
+    def _retrace(self) -> None:
+        """Trace the train function anew. JAX caches traces by the function it jits, and
+        Keras jits ``model.train_step``, a bound method equal to every other: a trace made
+        for an earlier run (alive until garbage collection) would be reused, with that
+        run's ramp and none of this run's trace-time checks. A fresh function each time
+        keeps every run's trace its own."""
+        if keras.backend.backend() == "jax":
+            step = self.model.train_step
+
+            def train_step(*args: Any, **kwargs: Any) -> Any:
+                return step(*args, **kwargs)
+
+            object.__setattr__(self.model, "train_step", train_step)
+            self.train_step_wrapped = True
+        self.model.make_train_function(force=True)
 
     def record_compute_loss(self, tracker: Any) -> None:
         """Record what the model's ``compute_loss`` returns, and re-trace the train step.
@@ -99,12 +117,18 @@ class KerasPatch:
 
         object.__setattr__(self.model, "compute_loss", compute_loss)
         self.compute_loss_recorded = True
-        self.model.make_train_function(force=True)
+        self._retrace()
 
     def undo(self) -> None:
         if self.compute_loss_recorded:
             object.__delattr__(self.model, "compute_loss")
             self.compute_loss_recorded = False
+        if self.train_step_wrapped:
+            if self.own_train_step is None:
+                object.__delattr__(self.model, "train_step")
+            else:
+                object.__setattr__(self.model, "train_step", self.own_train_step)
+            self.train_step_wrapped = False
         object.__setattr__(self.lr_owner, "_learning_rate", self.learning_rate)
         object.__setattr__(self.model, "_loss_tracker", self.loss_tracker)
         self.model.train_function = self.train_function

@@ -81,3 +81,23 @@ def test_repeats_run_through_one_traced_step_and_record_what_single_runs_record(
         assert run.stop_reason == reference.stop_reason
         np.testing.assert_array_equal(run.lrs, reference.lrs)
         np.testing.assert_array_equal(run.losses, reference.losses)
+
+
+def test_a_second_find_on_the_same_model_traces_its_own_step(data) -> None:
+    # On JAX a trace made for an earlier run (its step still alive until garbage
+    # collection) would be reused by a new jit of the same model's train_step, with that
+    # run's ramp and none of this run's checks.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64 * 32, FEATURES)).astype("float32")
+    y = (x[:, :CLASSES].argmax(axis=1)).astype("int32")
+    model = mlp(seed=4)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    runs = []
+    for steps in (64, 32, 64):  # each one pass over its data, as a user's own would be
+        n = steps * 32
+        runs.append(LRFinder(model).find(x[:n], y[:n], 1e-5, 1.0, 32, steps=steps,
+                                         stop_factor=None, repeats=1))
+        model.fit(x[:n], y[:n], batch_size=32, epochs=1, verbose=0)
+    assert [len(r) for r in runs] == [64, 32, 64]
+    assert all(r.lrs[-1] == pytest.approx(1.0) for r in runs)
+    assert "train_step" not in model.__dict__  # the fresh step of the run is gone
