@@ -31,6 +31,27 @@ def format_lr(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}"
 
 
+def runs_summary(result: LRFinderResult) -> str:
+    """How long each range test ran and how it ended, in a few words.
+
+    >>> from lrfind.result import LRFinderResult
+    >>> import numpy as np
+    >>> run = lambda n, why: LRFinderResult(np.ones(n), np.ones(n), np.ones(n), {}, why)
+    >>> runs_summary(run(200, "completed"))
+    '200 batches, stopped: completed'
+    >>> first = run(680, "diverged")
+    >>> first.repeats = [run(700, "diverged"), run(800, "completed")]
+    >>> runs_summary(first)
+    '3 range tests: 680, 700 and 800 batches, stopped: diverged, diverged, completed'
+    """
+    runs = [result, *result.repeats]
+    if len(runs) == 1:
+        return f"{len(result)} batches, stopped: {result.stop_reason}"
+    lengths = [str(len(r)) for r in runs]
+    return (f"{len(runs)} range tests: {', '.join(lengths[:-1])} and {lengths[-1]} batches, "
+            f"stopped: {', '.join(r.stop_reason for r in runs)}")
+
+
 def report(
     out: Console,
     result: LRFinderResult,
@@ -49,11 +70,8 @@ def report(
     from lrfind.suggestion import POINT_LABELS
 
     suggestion = result.suggestion
-    out.print(
-        f"lrfind: {model} on {data} ({samples} samples, batch size {batch_size}): "
-        f"{len(result)} batches, stopped: {result.stop_reason}",
-        markup=False,
-    )
+    out.print(f"lrfind: {model} on {data} ({samples} samples, batch size {batch_size}): "
+              f"{runs_summary(result)}", markup=False)
     table = Table(title="Range-test reading", title_justify="left", expand=False)
     table.add_column("point")
     table.add_column("lr", justify="right")
