@@ -1,4 +1,4 @@
-"""Train a task at a fixed learning rate, and record a range-test curve for it.
+"""Train a task at a fixed learning rate (the grid truth's runs and the regrets' runs).
 
 `TaskRunner` builds and traces one model per task and reuses it: before each run it puts
 back the initial state of that seed's fresh model (weights, and the states of the random
@@ -115,22 +115,3 @@ class TaskRunner:
         )
         loss = float(self.model.evaluate(self.x_val, self.y_val, batch_size=1024, verbose=0))
         return loss if math.isfinite(loss) else math.inf
-
-
-def record_curve(
-    task: Task,
-    seed: int,
-    steps: int,
-    start_lr: float = 1e-10,
-    end_lr: float = 10.0,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Run lrfind's range test on a fresh ``seed`` model of ``task``: (lrs, per-batch losses)."""
-    from lrfind import LRFinder
-
-    x, y, _, _ = load_data(task.data)
-    model = build_model(task, seed)
-    result = LRFinder(model).find(
-        x, y, start_lr=start_lr, end_lr=end_lr, batch_size=task.batch_size, steps=steps,
-        seed=seed,
-    )
-    return np.asarray(result.lrs, float), np.asarray(result.losses, float)
