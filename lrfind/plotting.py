@@ -283,6 +283,13 @@ class _CurveView:
             self.slope = np.full(len(self.lrs), np.nan)
         divergence = self.suggestion.points.get("divergence")
         self.usable = len(self.lrs) if divergence is None else max(divergence.index, 1)
+        self.repeats = []  # (lrs, smoothed loss) of each repeated range test
+        for repeat in result.repeats:
+            try:
+                self.repeats.append((np.asarray(repeat.lrs, dtype=np.float64),
+                                     smooth_curve(repeat.lrs, repeat.losses)))
+            except ValueError:
+                continue
 
     def loss_limits(self) -> tuple[float, float] | None:
         """y-limits that show the descent in full and the divergence as it takes off."""
@@ -326,6 +333,13 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
     ax.plot(curve.lrs, curve.losses, color=_LOSS_COLOUR, alpha=0.28, lw=0.8,
             label="loss of each batch")
     ax.plot(curve.lrs, curve.smoothed, color=_LOSS_COLOUR, lw=2.2, label="smoothed loss")
+    for i, (lrs, smoothed) in enumerate(curve.repeats):
+        ax.plot(lrs, smoothed, color=_LOSS_COLOUR, lw=1.0, alpha=0.6, ls="--",
+                label=f"the {len(curve.repeats)} other repeats" if i == 0 else None)
+    if suggestion.interval is not None and suggestion.lr is not None:
+        low, high = suggestion.interval
+        ax.axvspan(low, high, ymin=0.96, ymax=1.0, color=_SUGGESTION_COLOUR, alpha=0.6, lw=0,
+                   label=f"the repeats' suggestions {_format_lr(low)} – {_format_lr(high)}")
     if curve.val_losses is not None and len(curve.val_losses):
         ax.plot(curve.val_lrs, curve.val_losses, color=_VALIDATION_COLOUR, lw=1.2, marker=".",
                 ms=4, label="validation loss (cached subset)")
@@ -347,7 +361,8 @@ def _draw_loss_panel(ax: Axes, curve: _CurveView) -> None:
     else:
         headline = "no reliable suggestion"
     ax.set_title(f"Learning-rate range test: {headline}", loc="left", fontsize="medium")
-    ax.set_title(f"{len(curve.lrs)} batches, {curve.stop_reason}", loc="right",
+    runs = f" (first of {len(curve.repeats) + 1} range tests)" if curve.repeats else ""
+    ax.set_title(f"{len(curve.lrs)} batches, {curve.stop_reason}{runs}", loc="right",
                  fontsize="small", color="0.4")
     if not suggestion.reliable:
         import textwrap

@@ -64,6 +64,28 @@ def test_loss_panel_draws_raw_and_smoothed_curves_on_a_log_axis(clean_result):
     assert smooth.get_linewidth() > 2 * raw.get_linewidth()  # bold
 
 
+def test_repeats_are_drawn_and_their_suggestions_spanned():
+    rng = np.random.default_rng(1)
+    lrs = np.geomspace(1e-6, 10, 200)
+
+    def run(shift: float) -> LRFinderResult:
+        losses = (1.0 / (1.0 + (lrs / (1e-3 * shift)) ** 2) + (lrs / 0.3) ** 3
+                  + 0.02 * rng.normal(size=200))
+        keep = losses < 4.0
+        return LRFinderResult.from_curve(lrs[keep], losses[keep], stop_reason="diverged")
+
+    result, *repeats = (run(shift) for shift in (1.0, 1.5, 0.7))
+    result.repeats = repeats
+    (ax,) = plot_result(result).axes
+    for repeat in repeats:
+        line = _line_with(ax, smooth_curve(repeat.lrs, repeat.losses))
+        assert line is not None and line.get_linestyle() == "--"
+    low, high = result.suggestion.interval
+    labels = [artist.get_label() for artist in ax.get_children()]
+    assert any(label.startswith("the repeats' suggestions") for label in labels)
+    assert low < high and "(first of 3 range tests)" in ax.get_title(loc="right")
+
+
 def test_every_named_point_is_marked_on_the_smoothed_curve_and_labelled(clean_result):
     suggestion = clean_result.suggestion
     assert {"steepest", "minimum", "divergence", "descent_start"} <= set(suggestion.points)
