@@ -2,20 +2,20 @@
 
 For the run, the optimizer's learning rate is an `LRRamp` of its step (evaluated in the
 compiled train step) and the model's loss tracker a `BatchLossTracker` (which records each
-batch's own loss there); `KerasPatch` makes and undoes both. The callback reads the new
-points after each batch, smooths them, stops the fit when the loss diverges and, at the
-end, puts the model back (`ModelState`) and builds the `LRFinderResult`.
+batch's own loss there); `lrfind.instrument` puts both in with a `KerasPatch`, which undoes
+them. The callback reads the new
+points after each batch into a `Recording` (which smooths them and applies the stop rule),
+stops the fit when the loss diverges and, at the end, puts the model back (`ModelState`)
+and has the `Recording` build the `LRFinderResult`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import keras
-import numpy as np
 from keras import ops
 
 from lrfind._defaults import (
@@ -28,7 +28,6 @@ from lrfind._defaults import (
     DEFAULT_VAL_BATCH_SIZE,
     DEFAULT_VAL_BATCHES,
     DEFAULT_VAL_EVERY,
-    STOP_DESCENT_FRACTION,
     check_beta,
     check_lr_range,
     check_mode,
@@ -37,7 +36,7 @@ from lrfind._defaults import (
     check_stop_factor,
 )
 from lrfind.batches import cache_validation, make_loss_fn
-from lrfind.curve_points import collapse_accumulation, keep_one_point_per_lr
+from lrfind.instrument import TracedRun, instrument
 from lrfind.loss_source import (
     CurveError,
     LogsLoss,
@@ -47,38 +46,13 @@ from lrfind.loss_source import (
     mismatch_message,
 )
 from lrfind.ramp import LRRamp
-from lrfind.result import LRFinderResult, SmoothedLoss, smooth_losses
-from lrfind.state import (
-    KerasPatch,
-    ModelState,
-    ensure_built,
-    inner_optimizer,
-    step_count,
-    strategy_scope,
-)
-from lrfind.tracker import (
-    LAST_BATCH_KEY,
-    BatchLossTracker,
-    StepOrder,
-    batch_count_learning_rate,
-    needs_buffer,
-)
-
-PointHook = Callable[[int, float, float, float], None]
-"""``on_point(points so far, lr, loss, smoothed loss)``, called after each recorded point."""
+from lrfind.recording import PointHook, Recording
+from lrfind.result import LRFinderResult
+from lrfind.state import KerasPatch, ModelState, ensure_built
+from lrfind.tracker import LAST_BATCH_KEY, BatchLossTracker, StepOrder
 
 
 # ------------------------------------------------------------------------ the callback
-class TracedRun(NamedTuple):
-    """What a run's traced train step holds: the objects it was traced with."""
-
-    key: tuple[Any, ...]
-    ramp: LRRamp
-    tracker: BatchLossTracker
-    order: StepOrder | None
-    train_function: Any
-
-
 class LRRangeTest(keras.callbacks.Callback):
     """Keras callback that runs a learning-rate range test inside your own ``model.fit``.
 
@@ -196,18 +170,9 @@ class LRRangeTest(keras.callbacks.Callback):
         self._ramp: LRRamp | None = None
         self._accumulation = 1
         self._optimizer_name: str | None = None
-        self._lrs: list[float] = []
-        self._losses: list[float] = []
-        self._smoothed: list[float] = []
-        self._ema = SmoothedLoss(self.beta)
-        self._best = math.inf
-        self._stop_reason = "completed"
-        self._non_finite_lr: float | None = None
+        self._points = Recording(self.beta, self.stop_factor, self.on_point)
         self._finished = False
-        self._val_indices: list[int] = []
-        self._val_losses: list[float] = []
         self._last_val_at = 0
-        self._weights: list[float] = []
         self._source: str | None = None  # "tracker", "computed" or "logs", at batch 0
         self._order: StepOrder | None = None
         self._skipped = 0  # batches run before the first recorded one
@@ -229,7 +194,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self._tracker.recording = True
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._epoch_start = len(self._losses)
+        self._epoch_start = len(self._points)
         self._epoch_checked = False
         if self._logs_loss is not None:
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
@@ -244,8 +209,8 @@ class LRRangeTest(keras.callbacks.Callback):
             stop = self._scan_new_points(logs)
             if self._source == "tracker" and not self._epoch_checked:
                 self._check_reported_loss(logs or {})
-        if self._val_cache is not None and self._losses and (
-            len(self._losses) - self._last_val_at >= self.val_every
+        if self._val_cache is not None and self._points.losses and (
+            len(self._points) - self._last_val_at >= self.val_every
         ):
             self._evaluate_validation()
         if stop:
@@ -254,11 +219,12 @@ class LRRangeTest(keras.callbacks.Callback):
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._scan_new_points()
         if not self._finished and self._tracker is not None:
-            self._stop_reason = "fit_ended"
+            self._points.stop_reason = "fit_ended"
+            lrs = self._points.lrs
             warnings.warn(
-                f"The fit ended after {len(self._losses)} of the range test's "
+                f"The fit ended after {len(self._points)} of the range test's "
                 f"{self.num_steps} batches, so the ramp stopped at lr "
-                f"{self._lrs[-1] if self._lrs else self.start_lr:.3g} instead of "
+                f"{lrs[-1] if lrs else self.start_lr:.3g} instead of "
                 f"{self.end_lr:g}: give fit more epochs or steps, or lower num_steps.",
                 stacklevel=2,
             )
@@ -272,45 +238,12 @@ class LRRangeTest(keras.callbacks.Callback):
         ensure_built(model)
         self._reset()
         self.result = None
-        lr_owner = inner_optimizer(model.optimizer)
-        self._optimizer_name = type(lr_owner).__name__
-        # With gradient accumulation the optimizer applies one update per
-        # `accumulation` batches; the ramp advances per update, and so do the points.
-        self._accumulation = int(getattr(lr_owner, "gradient_accumulation_steps", None) or 1)
-        self._ramp = LRRamp(
-            self.start_lr,
-            self.end_lr,
-            max(2, self.num_steps // self._accumulation),
-            mode=self.mode,
-            initial_step=int(ops.convert_to_numpy(step_count(lr_owner))),
-            batches_per_step=self._accumulation,
-        )
-        steps_per_execution = int(getattr(model, "steps_per_execution", 1) or 1)
-        self._trace_key = (id(model), self._ramp.get_config(), steps_per_execution)
         previous = self._trace_from
         self._trace_from = None  # used once: holding it would keep the old trace alive
-        if previous is not None and previous.key == self._trace_key:
-            self._ramp, self._tracker, self._order = previous.ramp, previous.tracker, previous.order
-            self._tracker.clear()
-            self._patch = KerasPatch(model)
-            self._patch.apply(self._ramp, self._tracker, train_function=previous.train_function)
-            return
-        with strategy_scope(model):
-            self._tracker = BatchLossTracker(
-                self.num_steps + steps_per_execution,
-                self._applied_learning_rate(lr_owner),
-                buffered=needs_buffer(model, steps_per_execution),
-            )
-        self._patch = KerasPatch(model)
-        self._patch.apply(self._ramp, self._tracker)
-
-    def _applied_learning_rate(self, lr_owner: Any) -> Callable[[], Any]:
-        """() -> the LR the optimizer applies this step, read inside the train step."""
-        assert self._ramp is not None
-        if keras.backend.backend() == "tensorflow":
-            self._order = StepOrder.watching(self._ramp, self.model)
-            return self._order.learning_rate(self._ramp, lambda: step_count(lr_owner))
-        return batch_count_learning_rate(self._ramp, lambda: self._tracker)
+        run = instrument(model, self.start_lr, self.end_lr, self.num_steps, self.mode, previous)
+        self._ramp, self._tracker, self._order = run.ramp, run.tracker, run.order
+        self._patch, self._accumulation = run.patch, run.accumulation
+        self._optimizer_name, self._trace_key = run.optimizer_name, run.trace_key
 
     def _scan_new_points(self, logs: dict[str, Any] | None = None) -> bool:
         """Process batches recorded since the last call; True when the run should stop."""
@@ -319,7 +252,7 @@ class LRRangeTest(keras.callbacks.Callback):
         last = (logs or {}).get(LAST_BATCH_KEY)
         if last is not None:
             last = ops.convert_to_numpy(last)
-        seen = len(self._losses) + self._skipped
+        seen = len(self._points) + self._skipped
         if last is not None and int(last[0]) == seen + 1:
             # exactly one new batch: no variable read
             lrs, losses, weights = last[1:2], last[2:3], last[3:4]
@@ -327,31 +260,17 @@ class LRRangeTest(keras.callbacks.Callback):
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
             lrs, losses, weights = self._tracker.recorded(since=seen)
         for lr, loss, weight in zip(lrs, losses, weights, strict=True):
-            if len(self._losses) >= self.num_steps:
+            if len(self._points) >= self.num_steps:
                 break
             if self._record(float(lr), float(loss), float(weight)):
                 return True
-        if len(self._losses) >= self.num_steps:
+        if len(self._points) >= self.num_steps:
             self._finished = True
         return self._finished
 
     def _record(self, lr: float, loss: float, weight: float = 1.0) -> bool:
         """Add one point; True when it ends the run (NaN/Inf, or divergence)."""
-        if not math.isfinite(loss):
-            self._non_finite_lr = lr
-            self._stop_reason = "non_finite"
-            self._finished = True
-            return True
-        smoothed = self._ema.update(loss)
-        self._lrs.append(lr)
-        self._losses.append(loss)
-        self._weights.append(weight)
-        self._smoothed.append(smoothed)
-        self._best = min(self._best, smoothed)
-        if self.on_point is not None:
-            self.on_point(len(self._losses), lr, loss, smoothed)
-        if self._diverged(smoothed):
-            self._stop_reason = "diverged"
+        if self._points.add(lr, loss, weight):
             self._finished = True
             return True
         return False
@@ -399,10 +318,10 @@ class LRRangeTest(keras.callbacks.Callback):
         assert self._logs_loss is not None and self._ramp is not None
         _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
         value, weight = self._logs_loss.batch(logs)
-        lr = self._ramp.value_at(len(self._losses) + self._skipped)
+        lr = self._ramp.value_at(len(self._points) + self._skipped)
         if value is None or self._record(lr, value, weight):
             return True
-        if len(self._losses) >= self.num_steps:
+        if len(self._points) >= self.num_steps:
             self._finished = True
         return self._finished
 
@@ -415,12 +334,12 @@ class LRRangeTest(keras.callbacks.Callback):
         """
         self._epoch_checked = True
         reported = as_float(logs.get("loss"))
-        if reported is None or not self._losses or not math.isfinite(reported):
+        if reported is None or not self._points.losses or not math.isfinite(reported):
             return
         assert self._tracker is not None
         _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
         recorded = self._tracker.running_mean()
-        if close(reported, recorded) or close(reported, self._losses[-1]):
+        if close(reported, recorded) or close(reported, self._points.losses[-1]):
             return
         raise self._abort(mismatch_message(reported, recorded))
 
@@ -430,27 +349,14 @@ class LRRangeTest(keras.callbacks.Callback):
         self.result = None
         return CurveError(message)
 
-    def _diverged(self, smoothed: float) -> bool:
-        """The stop rule: the smoothed loss has risen by ``(stop_factor - 1) * |best|``
-        above its best and by `STOP_DESCENT_FRACTION` of its descent so far (a loss that
-        fell near zero is not "diverged" by a small rise of its noise floor)."""
-        if self.stop_factor is None or len(self._losses) < 2:
-            return False
-        rise = smoothed - self._best
-        descent = self._smoothed[0] - self._best
-        return rise > (self.stop_factor - 1.0) * abs(self._best) and (
-            rise > STOP_DESCENT_FRACTION * descent
-        )
-
     def _evaluate_validation(self) -> None:
         model = self.model  # on JAX, this syncs the variables with the fit's state
         if self._val_loss_fn is None:
             self._val_loss_fn = make_loss_fn(model)
         assert self._val_cache is not None
         ((x_val, y_val),) = self._val_cache
-        self._last_val_at = len(self._losses)
-        self._val_indices.append(len(self._losses) - 1)
-        self._val_losses.append(float(ops.convert_to_numpy(self._val_loss_fn(x_val, y_val))))
+        self._last_val_at = len(self._points)
+        self._points.add_validation(float(ops.convert_to_numpy(self._val_loss_fn(x_val, y_val))))
 
     def finish(self) -> LRFinderResult | None:
         """Undo the run's patches, restore the model (if asked) and build ``result``.
@@ -476,41 +382,18 @@ class LRRangeTest(keras.callbacks.Callback):
         return self.result
 
     def _build_result(self) -> LRFinderResult:
-        settings = self.settings()
-        settings["optimizer"] = self._optimizer_name
-        lrs, losses = np.array(self._lrs), np.array(self._losses)
-        smoothed = np.array(self._smoothed)
-        val_indices = np.array(self._val_indices, dtype=np.int64)
-        if self._accumulation > 1:  # one point per applied update: its batches' mean loss
-            lrs, losses, val_indices = collapse_accumulation(
-                lrs, losses, val_indices, self._accumulation
-            )
-            smoothed = smooth_losses(losses, self.beta)
-            settings.update(gradient_accumulation_steps=self._accumulation, points="updates")
-        lrs, losses, val_indices, skipped = keep_one_point_per_lr(lrs, losses, val_indices)
-        if skipped:
-            smoothed = smooth_losses(losses, self.beta)
-            settings["skipped_steps"] = skipped
-        if self._val_cache is not None:
-            settings.update(val_every=self.val_every, val_batches=self.val_batches)
-        if self._stop_reason == "non_finite" and self._non_finite_lr is not None:
-            settings["non_finite_lr"] = self._non_finite_lr
+        notes: dict[str, Any] = {}
         if self._source not in (None, "tracker"):
-            settings["loss_source"] = (
+            notes["loss_source"] = (
                 f"logs[{self._logs_loss.key!r}]" if self._logs_loss else "compute_loss"
             )
         if self._skipped:
-            settings["unrecorded_batches"] = self._skipped
-        keep = val_indices < len(losses)
-        validated = self._val_cache is not None
-        return LRFinderResult(
-            lrs=lrs,
-            losses=losses,
-            smoothed_losses=smoothed,
-            settings=settings,
-            stop_reason=self._stop_reason,
-            val_indices=val_indices[keep] if validated else None,
-            val_losses=np.array(self._val_losses)[keep] if validated else None,
+            notes["unrecorded_batches"] = self._skipped
+        validation = (None if self._val_cache is None
+                      else {"val_every": self.val_every, "val_batches": self.val_batches})
+        return self._points.result(
+            {**self.settings(), "optimizer": self._optimizer_name},
+            batches_per_update=self._accumulation, validation=validation, notes=notes,
         )
 
     def settings(self) -> dict[str, Any]:

@@ -54,8 +54,9 @@ def test_keras_patch_swaps_and_puts_back_the_private_attributes() -> None:
 def test_run_state_lives_in_reset() -> None:
     test = LRRangeTest(1e-4, 1.0, 20)
     names = set(vars(test))
-    test._losses.append(1.0)
-    test._finished, test._best = True, 0.5
+    test._points.losses.append(1.0)
+    test._finished, test._points.best = True, 0.5
     test._reset()
     assert set(vars(test)) == names  # no run state set outside __init__/_reset
-    assert test._losses == [] and not test._finished and test._best == float("inf")
+    points = test._points
+    assert points.losses == [] and not test._finished and points.best == float("inf")
