@@ -21,6 +21,7 @@ refusal is scored as the Keras default LR. Results are cached per task/seed/budg
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import math
 import os
@@ -37,7 +38,7 @@ from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task, build_model, keras_defa
 from benchmarks.training import configure_tensorflow, recorder_hash
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "verified_results.json"
+RESULTS = Path(os.environ.get("LRFIND_VERIFIED_RESULTS", HERE / "verified_results.json"))
 GRID_POINTS = 7
 GRID_RANGE = (1e-6, 1.0)
 
@@ -93,9 +94,14 @@ def carry_over(data: dict) -> None:
 
 
 def save_results(data: dict) -> None:
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    os.replace(tmp, RESULTS)
+    """Merge with the file on disk (another run may have added runs), write atomically."""
+    with open(RESULTS.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if RESULTS.exists():
+            data["runs"] = {**json.loads(RESULTS.read_text())["runs"], **data["runs"]}
+        tmp = RESULTS.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+        os.replace(tmp, RESULTS)
 
 
 def table(data: dict, tasks: list[Task], budget: int, cache: Cache,

@@ -26,6 +26,7 @@ from lrfind import _defaults
 from lrfind.analysis import POINT_LABELS
 from lrfind.cli import app
 from lrfind.cli_console import ProgressBar
+from lrfind.cli_report import runs_summary
 from lrfind.result import LRFinderResult
 
 
@@ -102,7 +103,7 @@ def test_run_reports_the_reading_and_writes_every_file(digits_run):
     assert sorted(p.name for p in out.iterdir()) == [
         "curve.csv", "curve.png", "curve.svg", "result.json"]  # no temporary files left
     stdout = result.stdout
-    assert f"{len(saved)} batches" in stdout
+    assert runs_summary(saved) in stdout
     for name in ("suggested lr", *(POINT_LABELS[n] for n in saved.suggestion.points)):
         assert name in stdout
     for point in saved.suggestion.points.values():
@@ -324,7 +325,7 @@ def test_readme_example_end_to_end(background):
     assert code == (0 if reliable else 3), stderr
     assert "Traceback" not in stderr
     assert "Range-test reading" in stdout
-    assert f"{len(saved)} batches" in stdout
+    assert runs_summary(saved) in stdout  # e.g. "3 range tests: 776, 692 and 770 batches"
     assert saved.settings["num_steps"] == _defaults.DEFAULT_STEPS
     assert saved.settings["start_lr"] == _defaults.DEFAULT_START_LR
     with open(out / "curve.csv") as f:
