@@ -41,8 +41,8 @@ from benchmarks.tasks import TASKS, Task, keras_default_lr
 from lrfind.rule import RULE, apply_rule, optimizer_kind
 from lrfind.suggestion import combine
 
-FRACTIONS = [round(f, 2) for f in np.arange(0.0, 1.01, 0.1)]
-OFFSETS = [round(c, 2) for c in np.arange(-1.2, 0.61, 0.1)]
+FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
+OFFSETS = [round(float(c), 2) for c in np.arange(-1.2, 0.61, 0.1)]
 KINDS = ("sgd", "adaptive")
 
 
