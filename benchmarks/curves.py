@@ -103,12 +103,11 @@ class FindCache:
 
 
 def _same_curves(new: dict, old: dict) -> bool:
-    runs_new, runs_old = [new, *new.get("repeats", [])], [old, *old.get("repeats", [])]
-    if len(runs_new) != len(runs_old):
-        return False
-    for a, b in zip(runs_new, runs_old, strict=True):
-        la = np.array([np.nan if v is None else v for v in a["losses"]])
-        lb = np.array([np.nan if v is None else v for v in b["losses"]])
-        if la.shape != lb.shape or not np.allclose(la, lb, rtol=1e-6, equal_nan=True):
-            return False
-    return True
+    """Whether two cached finds recorded the same losses, run by run."""
+    runs_new = curves_of(LRFinderResult.from_dict(new))
+    runs_old = curves_of(LRFinderResult.from_dict(old))
+    return len(runs_new) == len(runs_old) and all(
+        a.losses.shape == b.losses.shape
+        and np.allclose(a.losses, b.losses, rtol=1e-6, equal_nan=True)
+        for a, b in zip(runs_new, runs_old, strict=True)
+    )

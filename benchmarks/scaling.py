@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 WORKER = textwrap.dedent(
     """
-    import gc, json, sys, time
+    import json, sys, time
     import numpy as np
     import keras
     from lrfind.finder import LRFinder
@@ -50,7 +50,6 @@ WORKER = textwrap.dedent(
     model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
 
     def timed(steps):
-        gc.collect()  # a second find on the same model needs the first one's trace gone
         start = time.perf_counter()
         LRFinder(model).find(x, y, 1e-6, 1e-2, batch, steps=steps, repeats=1,
                              stop_factor=None, seed=0, shard=shard)

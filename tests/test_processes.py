@@ -2,10 +2,8 @@
 
 Each test starts its processes on a free port, with a bounded time, and kills them however
 the test ends. The processes run several scenarios in one start (joining the runtime and
-importing Keras is most of the time). Each run gets a fresh model: on JAX, a second
-`find` on the same model in one process currently records from the logs and fails
-(the jitted train step is reused while the previous run's traced function is alive;
-``gc.collect()`` between the calls avoids it), a single-process issue outside this file.
+importing Keras is most of the time). Each run gets a fresh model, so the scenarios do not
+depend on one another.
 """
 
 from __future__ import annotations
