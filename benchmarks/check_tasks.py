@@ -72,8 +72,8 @@ def constant_loss(task: Task) -> float:
         pred = np.tile(prior, (len(y_val), 1))
     elif task.loss == "categorical_crossentropy":
         pred = np.tile(y.mean(axis=0), (len(y_val), 1))
-    elif task.loss == "binary_crossentropy":
-        pred = np.full((len(y_val), 1), y.mean())
+    elif task.loss == "binary_crossentropy":  # one label, or several (multi-label)
+        pred = np.tile(y.reshape(len(y), -1).mean(axis=0), (len(y_val), 1))
     elif task.loss in ("mae", "huber"):
         pred = np.full((len(y_val), 1), np.median(y))
     else:

@@ -538,6 +538,107 @@ TASKS: tuple[Task, ...] = (
         family="deep_plain_mlp", seeds=(0, 1, 2),
         note="6-layer plain tanh MLP, plain SGD",
     ),
+    # Holdout 2: defined on 2026-12-03 (third session), after the holdout above was spent and
+    # before the next rule is frozen; no range test is run on these until that freeze. Six
+    # new data sets (Hastie's 10-D radial labels, Gaussian quantiles, multi-label targets,
+    # wine on its raw scales, Friedman #3, the S-curve), and every family with an optimizer,
+    # loss or batch size it was not seen with.
+    Task(
+        "hastie_mlp_sgdm_b64", "hastie", (*MLP64, "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=10, batch_size=64, optimizer_kwargs={"momentum": 0.9},
+        group="holdout2", family="mlp_classif", seeds=(0, 1, 2),
+        note="Hastie et al.'s 10-D radial labels, MLP, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "quantiles_mlp_tanh_rmsprop_b16", "quantiles",
+        ("dense:32:tanh", "dense:32:tanh", "dense:3:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=8, batch_size=16, group="holdout2",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="3-class Gaussian quantiles (nested shells), tanh MLP, RMSprop, batch 16",
+    ),
+    Task(
+        "multilabel_mlp_adamw_b128", "multilabel", (*MLP64, "dense:5:sigmoid"), "adamw",
+        "binary_crossentropy", epochs=20, batch_size=128, optimizer_kwargs={"weight_decay": 0.05},
+        group="holdout2", family="mlp_classif", seeds=(0, 1, 2),
+        note="5 labels at once (multi-label, sigmoid outputs), MLP, AdamW (weight decay 0.05), "
+        "batch 128",
+    ),
+    Task(
+        "multilabel_logreg_adagrad", "multilabel", ("dense:5:sigmoid",), "adagrad",
+        "binary_crossentropy", epochs=10, group="holdout2", family="linear", seeds=(0, 1, 2),
+        note="multi-label logistic regression, Adagrad",
+    ),
+    Task(
+        "wine_raw_mlp_nadam_b8", "wine_raw", ("dense:32:relu", "dense:3:softmax"), "nadam",
+        "sparse_categorical_crossentropy", epochs=30, batch_size=8, group="holdout2",
+        family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the wine set on its raw scales (0.1 to 1,680: hues next to proline), small MLP, "
+        "Nadam, batch 8",
+    ),
+    Task(
+        "friedman3_lnmlp_lion_huber", "friedman3",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "lion",
+        "huber", epochs=10, group="holdout2", family="ln_mlp", seeds=(0, 1, 2),
+        note="Friedman #3 regression, MLP with LayerNormalization, Huber loss, Lion",
+    ),
+    Task(
+        "scurve_deep8_adam_b16", "scurve", (*(["dense:32:relu"] * 8), "dense:1:linear"), "adam",
+        "mse", epochs=6, batch_size=16, group="holdout2", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="the position along a 3-D S-curve, 8-layer plain ReLU MLP, MSE, Adam, batch 16",
+    ),
+    Task(
+        "digits_cnn_nadam_b256", "digits",
+        ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
+         "dense:10:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=25, batch_size=256,
+        group="holdout2", family="cnn", seeds=(0, 1, 2),
+        note="small CNN, Nadam, batch 256 (6 batches an epoch)",
+    ),
+    Task(
+        "digits_bncnn_adamw", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
+         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=6,
+        optimizer_kwargs={"weight_decay": 0.05}, group="holdout2", family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="CNN with BatchNorm after each convolution, AdamW (weight decay 0.05)",
+    ),
+    Task(
+        "digits_xception_adamax", "digits",
+        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "xception:24", "gap2d",
+         "dense:10:softmax"),
+        "adamax", "sparse_categorical_crossentropy", epochs=6, group="holdout2",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="one Xception-style residual block, global average pooling, Adamax",
+    ),
+    Task(
+        "sine_gru_adamax_b16", "sine", ("gru:16", "dense:4:softmax"), "adamax",
+        "sparse_categorical_crossentropy", epochs=6, batch_size=16, group="holdout2",
+        family="rnn", seeds=(0, 1, 2),
+        note="GRU on the noisy sine waves, Adamax, batch 16",
+    ),
+    Task(
+        "tokens_conv1d_adam_b128", "tokens",
+        ("embedding:20:16", "conv1d:32:3:relu", "conv1d:32:3:relu", "gmp1d", "dense:4:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=15, batch_size=128,
+        group="holdout2", family="conv1d", seeds=(0, 1, 2),
+        note="Embedding and two Conv1D layers on the generated tokens, Adam, batch 128",
+    ),
+    Task(
+        "tokens_transformer_nadam", "tokens",
+        ("embedding:20:16", "transformer:2:8:32", "gap1d", "dense:4:softmax"), "nadam",
+        "sparse_categorical_crossentropy", epochs=8, group="holdout2", family="attention",
+        seeds=(0, 1, 2),
+        note="transformer block on the generated tokens, Nadam",
+    ),
+    Task(
+        "wine_mlp_sgdm_b8", "wine", ("dense:32:relu", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, batch_size=8,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout2", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="the wine set (120 training samples), small MLP, SGD momentum 0.9, batch 8",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -672,6 +773,27 @@ def load_data(name: str) -> Arrays:
         x, y = datasets.make_circles(n_samples=2000, noise=0.12, factor=0.6, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
         x, x_val = _standardise(x, x_val)
+    elif name == "hastie":
+        x, y = datasets.make_hastie_10_2(n_samples=2500, random_state=0)
+        x, y, x_val, y_val = _split(x, (y > 0).astype(int), 500)
+    elif name == "quantiles":
+        x, y = datasets.make_gaussian_quantiles(n_samples=2500, n_features=6, n_classes=3,
+                                                random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+    elif name == "multilabel":
+        x, y = datasets.make_multilabel_classification(
+            n_samples=2500, n_features=20, n_classes=5, n_labels=2, random_state=0)
+        x, y, x_val, y_val = _split(x, y.astype(np.float32), 500)
+        x, x_val = _standardise(x, x_val)
+    elif name == "friedman3":
+        x, y = datasets.make_friedman3(n_samples=2500, noise=0.05, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "scurve":
+        x, y = datasets.make_s_curve(n_samples=2500, noise=0.05, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "sparse_regression":
         x, y = datasets.make_regression(n_samples=2500, n_features=30, n_informative=8,
                                         noise=20.0, random_state=0)
@@ -703,11 +825,13 @@ def load_data(name: str) -> Arrays:
         bunch = datasets.load_iris()
         x, y, x_val, y_val = _split(bunch.data, bunch.target, 50)
         x, x_val = _standardise(x, x_val)
-    elif name == "wine_onehot":
+    elif name in ("wine", "wine_onehot", "wine_raw"):
         bunch = datasets.load_wine()
         x, y, x_val, y_val = _split(bunch.data, bunch.target, 58)
-        x, x_val = _standardise(x, x_val)
-        y, y_val = np.eye(3, dtype=np.float32)[y], np.eye(3, dtype=np.float32)[y_val]
+        if name != "wine_raw":
+            x, x_val = _standardise(x, x_val)
+        if name == "wine_onehot":
+            y, y_val = np.eye(3, dtype=np.float32)[y], np.eye(3, dtype=np.float32)[y_val]
     elif name in ("diabetes", "diabetes_raw"):
         bunch = datasets.load_diabetes(scaled=False)  # raw: age, sex 1/2, bmi, bp, s1-s6
         x, y, x_val, y_val = _split(bunch.data, bunch.target, 100)
