@@ -44,6 +44,14 @@ def record_find(task: Task, seed: int, steps: int, repeats: int) -> LRFinderResu
                                 repeats=repeats)
 
 
+def recorded_momentum(task: Task) -> float | None:
+    """The ``momentum`` setting lrfind records for the task's optimizer (SGD and RMSprop
+    have one, 0 unless given; the others none)."""
+    if task.optimizer in ("sgd", "rmsprop"):
+        return float(task.optimizer_kwargs.get("momentum", 0.0))
+    return None
+
+
 def curves_of(result: LRFinderResult) -> list[LRFinderResult]:
     """The find's range tests, each as a result of its own (the first, then the repeats)."""
     return [result, *result.repeats]
@@ -72,7 +80,10 @@ class FindCache:
             self._carry_over_older(key)
             self._save()
         entry = self.data[key]
-        return LRFinderResult.from_dict(entry["result"]), float(entry["seconds"])
+        result = LRFinderResult.from_dict(entry["result"])
+        for run in curves_of(result):  # finds cached before lrfind recorded the momentum
+            run.settings.setdefault("momentum", recorded_momentum(task))
+        return result, float(entry["seconds"])
 
     def _carry_over_older(self, key: str) -> None:
         if self._checked_older:

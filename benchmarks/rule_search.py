@@ -1,11 +1,13 @@
 """How lrfind's rule constants were chosen, and what that choice is worth on unseen families.
 
 The rule (`lrfind.rule`) places the LR a fraction ``f`` of the way from the knee to the
-divergence, ``offset`` decades further, both per optimizer kind (plain SGD, adaptive). This
+divergence, ``offset`` decades further, both per optimizer kind (plain SGD, SGD with
+momentum, adaptive). This
 script reads every recorded curve once (the finds of `curves.FindCache`, at lrfind's
 defaults: three range tests per find, finder seeds of `suggestion_quality.FINDER_SEEDS`),
 then scores each candidate ``(f, offset)`` for a kind by the geometric-mean regret of the
-finds' suggestions (the median of a find's three, as `lrfind.suggestion.combine` takes it)
+finds' suggestions (the median of a find's three, or the reading of their mean curve when
+most refuse, as `LRFinderResult.curve_suggestion` takes it)
 over the tasks of that kind; regret is read off the grid truth (linear in log(LR)), a
 refusal scores as the Keras default LR.
 
@@ -18,7 +20,7 @@ refusal scores as the Keras default LR.
 Each choice takes the worst of ``(f, offset)`` and its grid neighbours (offset +- 0.1,
 f +- 0.1), so that a choice sitting next to a cliff is not rewarded.
 
-    python -m benchmarks.rule_search                      # dev and validation tasks
+    python -m benchmarks.rule_search                      # dev, validation, first holdout
     python -m benchmarks.rule_search --groups dev --write-readme
 """
 
@@ -38,48 +40,57 @@ from benchmarks.curves import FindCache, curves_of
 from benchmarks.grid import Cache, Truth, task_truth
 from benchmarks.suggestion_quality import FINDER_SEEDS, geomean, write_readme
 from benchmarks.tasks import TASKS, Task, keras_default_lr
+from lrfind.analysis import CurveReading, pool_curves, read_curve
+from lrfind.result import LRFinderResult
 from lrfind.rule import RULE, apply_rule, optimizer_kind
-from lrfind.suggestion import combine
+from lrfind.suggestion import Suggestion, combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
 OFFSETS = [round(float(c), 2) for c in np.arange(-1.2, 0.61, 0.1)]
-KINDS = ("sgd", "adaptive")
+KINDS = ("sgd", "momentum", "adaptive")
 
 
 @dataclass
 class TaskCurves:
-    """One task's readings (per find, its three curves) and what scores them."""
+    """One task's finds (each with its three curves, read once) and what scores them."""
 
     task: Task
     truth: Truth
-    optimizer: str
-    finds: list[list]  # per find: the CurveReading of each of its curves
+    finds: list[LRFinderResult]
+
+    def __post_init__(self) -> None:
+        self.readings = [[c.reading for c in curves_of(r)] for r in self.finds]
+        self.settings = self.finds[0].optimizer_settings
+        self.pooled: dict[int, CurveReading | None] = {}
 
     def regret(self, rule: dict) -> float:
         """Median regret over the finds of the suggestion ``rule`` gives."""
         regrets = []
-        for readings in self.finds:
-            lr = combine([apply_rule(r, self.optimizer, rule=rule) for r in readings]).lr
+        for i, readings in enumerate(self.readings):
+            lr = combine([apply_rule(r, **self.settings, rule=rule) for r in readings],
+                         pooled=lambda i=i: self._pooled(i, rule)).lr
             regrets.append(self.truth.interpolated_regret(
                 keras_default_lr(self.task) if lr is None else lr))
         return float(np.median(regrets))
 
+    def _pooled(self, i: int, rule: dict) -> Suggestion | None:
+        if i not in self.pooled:
+            curves = pool_curves([c.curve_inputs() for c in curves_of(self.finds[i])])
+            self.pooled[i] = None if curves is None else read_curve(
+                curves[0], curves[1], stopped=curves[2])
+        reading = self.pooled[i]
+        return None if reading is None else apply_rule(reading, **self.settings, rule=rule)
+
 
 def load(groups: list[str]) -> list[TaskCurves]:
     cache, finds = Cache(), FindCache()
-    out = []
-    for task in TASKS:
-        if task.group not in groups:
-            continue
-        results = [finds.get(task, seed)[0] for seed in FINDER_SEEDS]
-        optimizer = results[0].settings.get("optimizer")
-        out.append(TaskCurves(task, task_truth(cache, task), optimizer,
-                              [[c.reading for c in curves_of(r)] for r in results]))
-    return out
+    return [TaskCurves(task, task_truth(cache, task),
+                       [finds.get(task, seed)[0] for seed in FINDER_SEEDS])
+            for task in TASKS if task.group in groups]
 
 
 def kind_of(t: TaskCurves) -> str:
-    return optimizer_kind(t.optimizer) or "adaptive"
+    return optimizer_kind(**t.settings) or "adaptive"
 
 
 class Search:
@@ -117,7 +128,7 @@ class Search:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--groups", nargs="*", default=["dev", "validation"])
+    parser.add_argument("--groups", nargs="*", default=["dev", "validation", "holdout"])
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     from benchmarks.training import configure_tensorflow

@@ -22,11 +22,12 @@ from benchmarks.tasks import REPO, Task, build_model, load_data
 
 LRFIND_DIR = REPO / "lrfind"
 NOT_RECORDING = (
-    "__init__.py", "analysis.py", "suggestion.py", "plotting.py", "schedules.py", "cli*.py",
-    "data.py",
+    "__init__.py", "analysis.py", "suggestion.py", "rule.py", "smoothing.py", "plotting.py",
+    "schedules.py", "trials.py", "trial_results.py", "cli*.py", "data.py",
 )
 """Modules of ``lrfind/`` that cannot change a recorded curve (they read curves, plot them,
-make schedules from them or are the command line); every other ``lrfind/*.py`` counts."""
+make schedules from them, run trials after the range test or are the command line); every
+other ``lrfind/*.py`` counts."""
 
 
 def recorder_modules() -> list[Path]:

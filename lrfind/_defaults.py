@@ -44,6 +44,10 @@ DEFAULT_REPEATS = 3
 suggestion is the median of theirs. Measured in ``benchmarks/suggestion_quality.py``: one
 run's suggestion spreads a median 0.2 and at worst 1.6 decades over finder seeds, the median
 of three 0.1 and 0.3."""
+MAX_RELIABLE_SPREAD = 0.5
+"""Repeats whose suggestions lie further apart than this (decades) give a combined
+suggestion flagged unreliable (`lrfind.suggestion.combine`): on the benchmark's 59 tasks
+the finds past it had a geometric-mean regret of 1.60, the others 1.37."""
 
 RUN_STEPS_PER_EXECUTION = 32
 """Batches per compiled execution inside `LRFinder.find` (TensorFlow and JAX, Keras's own

@@ -58,6 +58,7 @@ __all__ = [
     "knee_point",
     "loss_gradient",
     "minimum_point",
+    "pool_curves",
     "read_curve",
     "smooth_curve",
     "steepest_point",
@@ -279,14 +280,17 @@ def _descent(reading: CurveReading, curve: EvenCurve) -> None:
 
 
 def _rising_before(reading: CurveReading, curve: EvenCurve, end: int) -> bool:
-    """Whether the level was already rising, beyond its noise, before the divergence (a
-    curve that rises from the first batch, not one that is flat and then blows up)."""
+    """Whether the level was already rising, beyond its noise, over the first half of the
+    curve before the divergence: a curve that rises from the first batch, not one that is
+    flat (or falls a little) and blows up later, whose late rise a fit over the whole span
+    would mistake for a rise from the start."""
     assert reading.level is not None and reading.noise is not None
     if end < MIN_LEVEL_POINTS:
         return True
-    slope = np.polyfit(curve.grid[:end], reading.level[:end], 1)[0]
-    rise = slope * (curve.grid[end - 1] - curve.grid[0])
-    return bool(rise > RISE_Z * float(np.median(reading.noise[:end])))
+    half = max(MIN_LEVEL_POINTS, end // 2)
+    slope = np.polyfit(curve.grid[:half], reading.level[:half], 1)[0]
+    rise = slope * (curve.grid[half - 1] - curve.grid[0])
+    return bool(rise > RISE_Z * float(np.median(reading.noise[:half])))
 
 
 def way_down(reading: CurveReading, fraction: float) -> int:
@@ -426,12 +430,13 @@ def knee_point(lrs: Any, losses: Any = None, *, fraction: float = KNEE_FRACTION
 
 # ------------------------------------------------------------------------ suggestion
 def suggest(lrs: Any, losses: Any = None, *, optimizer: str | None = None,
-            stopped: bool = False) -> Suggestion:
+            momentum: float | None = None, stopped: bool = False) -> Suggestion:
     """Suggest a constant learning rate, and cyclical bounds, from a range-test curve.
 
-    ``optimizer`` is the optimizer's class name (``"Adam"``, ``"SGD"``...; the result of a
-    run passes it): the rule places the best LR differently for plain SGD and for adaptive
-    optimizers (`lrfind.rule`). ``stopped``: the run ended because the loss diverged.
+    ``optimizer`` is the optimizer's class name (``"Adam"``, ``"SGD"``...) and ``momentum``
+    its momentum (a run's result passes both): the rule places the best LR differently for
+    plain SGD, SGD with momentum and adaptive optimizers (`lrfind.rule`). ``stopped``: the
+    run ended because the loss diverged.
 
     >>> lrs = np.geomspace(1e-10, 10, 800)
     >>> x = np.log10(lrs / 1e-3)
@@ -444,4 +449,27 @@ def suggest(lrs: Any, losses: Any = None, *, optimizer: str | None = None,
     """
     from lrfind.rule import apply_rule
 
-    return apply_rule(read_curve(lrs, losses, stopped=stopped), optimizer)
+    return apply_rule(read_curve(lrs, losses, stopped=stopped), optimizer, momentum=momentum)
+
+
+def pool_curves(curves: list[tuple[Any, Any, bool]]
+                ) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """The mean curve of repeated range tests over the same ramp: ``(lrs, losses,
+    stopped)`` with each step's loss averaged over the repeats, up to the shortest of them
+    (whose end, a divergence or a NaN/Inf, ends the mean curve too); None when the ramps'
+    learning rates differ. Its batch-to-batch noise is lower by the root of the number of
+    repeats, so a descent too shallow to tell on each one may be read on their mean.
+
+    >>> lrs = np.geomspace(1e-6, 1.0, 5)
+    >>> lrs_, losses, stopped = pool_curves([(lrs, np.arange(5.0), False),
+    ...                                      (lrs[:4], np.arange(4.0) + 2, True)])
+    >>> losses.tolist(), stopped
+    ([1.0, 2.0, 3.0, 4.0], True)
+    """
+    n = min(len(lrs) for lrs, _, _ in curves)
+    first = np.asarray(curves[0][0], float)[:n]
+    if any(not np.allclose(np.asarray(lrs, float)[:n], first, rtol=1e-6) for lrs, _, _ in curves):
+        return None
+    losses = np.mean([np.asarray(loss, float)[:n] for _, loss, _ in curves], axis=0)
+    stopped = any(stop for lrs, _, stop in curves if len(lrs) == n)
+    return first, losses, stopped

@@ -170,6 +170,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._ramp: LRRamp | None = None
         self._accumulation = 1
         self._optimizer_name: str | None = None
+        self._momentum: float | None = None
         self._points = Recording(self.beta, self.stop_factor, self.on_point)
         self._finished = False
         self._last_val_at = 0
@@ -244,6 +245,7 @@ class LRRangeTest(keras.callbacks.Callback):
         self._ramp, self._tracker, self._order = run.ramp, run.tracker, run.order
         self._patch, self._accumulation = run.patch, run.accumulation
         self._optimizer_name, self._trace_key = run.optimizer_name, run.trace_key
+        self._momentum = run.momentum
 
     def _scan_new_points(self, logs: dict[str, Any] | None = None) -> bool:
         """Process batches recorded since the last call; True when the run should stop."""
@@ -392,7 +394,7 @@ class LRRangeTest(keras.callbacks.Callback):
         validation = (None if self._val_cache is None
                       else {"val_every": self.val_every, "val_batches": self.val_batches})
         return self._points.result(
-            {**self.settings(), "optimizer": self._optimizer_name},
+            {**self.settings(), "optimizer": self._optimizer_name, "momentum": self._momentum},
             batches_per_update=self._accumulation, validation=validation, notes=notes,
         )
 

@@ -35,6 +35,7 @@ class Instruments(NamedTuple):
     patch: KerasPatch
     accumulation: int  # batches per applied update (gradient accumulation)
     optimizer_name: str
+    momentum: float | None  # the optimizer's momentum, if it has one (SGD, RMSprop)
     trace_key: tuple[Any, ...]  # what the traced train step depends on (`TracedRun.key`)
 
 
@@ -50,6 +51,8 @@ def instrument(
     ``end_lr``, through ``previous``'s traced train step when its key matches."""
     lr_owner = inner_optimizer(model.optimizer)
     optimizer_name = type(lr_owner).__name__
+    momentum = getattr(lr_owner, "momentum", None)
+    momentum = float(momentum) if isinstance(momentum, (int, float)) else None
     # With gradient accumulation the optimizer applies one update per
     # `accumulation` batches; the ramp advances per update, and so do the points.
     accumulation = int(getattr(lr_owner, "gradient_accumulation_steps", None) or 1)
@@ -68,7 +71,8 @@ def instrument(
         tracker.clear()
         patch = KerasPatch(model)
         patch.apply(ramp, tracker, train_function=previous.train_function)
-        return Instruments(ramp, tracker, order, patch, accumulation, optimizer_name, trace_key)
+        return Instruments(ramp, tracker, order, patch, accumulation, optimizer_name, momentum,
+                       trace_key)
     made: list[BatchLossTracker] = []  # the tracker, once made (JAX reads it when tracing)
     order = None
     with strategy_scope(model):
@@ -86,4 +90,5 @@ def instrument(
     made.append(tracker)
     patch = KerasPatch(model)
     patch.apply(ramp, tracker)
-    return Instruments(ramp, tracker, order, patch, accumulation, optimizer_name, trace_key)
+    return Instruments(ramp, tracker, order, patch, accumulation, optimizer_name, momentum,
+                       trace_key)

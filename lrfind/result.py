@@ -152,19 +152,40 @@ class LRFinderResult:
     @cached_property
     def curve_suggestion(self) -> Suggestion:
         """The suggestion read off the curve alone (`lrfind.analysis.suggest`); with
-        repeated range tests, the median of theirs (`lrfind.suggestion.combine`)."""
+        repeated range tests, the median of theirs, or when most of them support none, the
+        reading of their mean curve (`lrfind.suggestion.combine`)."""
         if not self.repeats:
             return self.own_suggestion
         from lrfind.suggestion import combine
 
-        return combine([self.own_suggestion, *(r.own_suggestion for r in self.repeats)])
+        return combine([self.own_suggestion, *(r.own_suggestion for r in self.repeats)],
+                       pooled=self._pooled_suggestion)
+
+    def _pooled_suggestion(self) -> Suggestion | None:
+        """The suggestion read off the mean, step by step, of this run's and its repeats'
+        losses (None when their ramps differ)."""
+        from lrfind.analysis import pool_curves, read_curve
+        from lrfind.rule import apply_rule
+
+        pooled = pool_curves([run.curve_inputs() for run in (self, *self.repeats)])
+        if pooled is None:
+            return None
+        lrs, losses, stopped = pooled
+        return apply_rule(read_curve(lrs, losses, stopped=stopped), **self.optimizer_settings)
 
     @cached_property
     def own_suggestion(self) -> Suggestion:
         """The suggestion read off this run's curve alone, whatever its repeats say."""
         from lrfind.rule import apply_rule
 
-        return apply_rule(self.reading, self.settings.get("optimizer"))
+        return apply_rule(self.reading, **self.optimizer_settings)
+
+    @property
+    def optimizer_settings(self) -> dict[str, Any]:
+        """What the rule needs to know of the optimizer: its class name and momentum (None
+        when not recorded, as in results saved before lrfind recorded it)."""
+        return {"optimizer": self.settings.get("optimizer"),
+                "momentum": self.settings.get("momentum")}
 
     @cached_property
     def reading(self) -> CurveReading:
@@ -172,15 +193,20 @@ class LRFinderResult:
         noise, divergence): what `own_suggestion` is made from."""
         from lrfind.analysis import read_curve
 
+        lrs, losses, stopped = self.curve_inputs()
+        return read_curve(lrs, losses, stopped=stopped)
+
+    def curve_inputs(self) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(lrs, losses, stopped) as `lrfind.analysis.read_curve` takes them: the point where
+        the loss turned NaN/Inf is not kept, but it is where the curve diverged, so it is
+        handed on as a non-finite loss at its LR; ``stopped``: the run stopped as diverged."""
         lrs, losses = self.lrs, self.losses
-        # The point where the loss turned NaN/Inf is not kept, but it is where the curve
-        # diverged: hand it to the analysis as a non-finite loss at its LR.
         blown_up_at = self.settings.get("non_finite_lr")
         if self.stop_reason == "non_finite" and blown_up_at is not None and (
             len(lrs) == 0 or blown_up_at > lrs[-1]
         ):
             lrs, losses = np.append(lrs, blown_up_at), np.append(losses, np.nan)
-        return read_curve(lrs, losses, stopped=self.stop_reason == "diverged")
+        return lrs, losses, self.stop_reason == "diverged"
 
     @property
     def val_lrs(self) -> np.ndarray | None:
@@ -194,7 +220,7 @@ class LRFinderResult:
 
         if self.val_indices is None:
             return None
-        return suggest(self.val_lrs, self.val_losses, optimizer=self.settings.get("optimizer"))
+        return suggest(self.val_lrs, self.val_losses, **self.optimizer_settings)
 
     @property
     def suggested_lr(self) -> float | None:

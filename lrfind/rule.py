@@ -8,8 +8,9 @@ the benchmark's families of models, then frozen; ``benchmarks/README.md`` has th
     lr = 10 ** x, never below where the loss first fell measurably, never above divergence
 
 ``f`` and ``offset`` depend on the optimizer's kind (`RULE`): for plain SGD the best
-constant LR sits near the edge of stability, for adaptive optimizers closer to where the
-loss has come down. Without a divergence the end of the ramp stands in for it. A curve that
+constant LR sits near the edge of stability, for SGD with momentum well below it (the
+momentum carries each step on), for adaptive optimizers closer to where the loss has come
+down. Without a divergence the end of the ramp stands in for it. A curve that
 moved only just before it diverged (no measurable descent) gets a divergence-anchored LR
 (`DIVERGENCE_ANCHOR` decades below it), flagged as such in ``basis``.
 """
@@ -34,33 +35,40 @@ MAX_DENSITY_SHIFT = 1.0
 are measured; sparser and denser ramps get the nearest correction)."""
 RULE = {
     # optimizer kind: (f, offset in decades)
-    "sgd": (0.6, -0.4),
-    "adaptive": (0.3, -0.3),
-    None: (0.45, -0.35),
+    "sgd": (0.7, -0.3),
+    "momentum": (1.0, -1.2),
+    "adaptive": (0.5, -0.7),
+    None: (0.6, -0.5),
 }
-DIVERGENCE_ANCHOR = {"sgd": 0.5, "adaptive": 1.5, None: 1.0}
-"""A curve that moved only just before it diverged: the LR this many decades below."""
+"""Chosen on the 59 tasks of the benchmark's dev, validation and first holdout groups by
+``benchmarks/rule_search.py`` (each kind's constants minimise the worst geometric-mean
+regret over their grid neighbours); the unknown-optimizer row sits between the others."""
+DIVERGENCE_ANCHOR = {"sgd": 0.5, "momentum": 1.2, "adaptive": 1.5, None: 1.0}
+"""A curve that moved only just before it diverged: the LR this many decades below (for
+SGD with momentum the descent rule's own place, ``f = 1``, 1.2 decades below)."""
 SGD_OPTIMIZERS = ("SGD",)
-"""Optimizer classes of the "sgd" kind; every other named optimizer is "adaptive"."""
+"""Optimizer classes of the "sgd" (or, with a momentum, "momentum") kind; every other named
+optimizer is "adaptive"."""
 MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
 """``max_lr`` sits this many decades below the divergence point."""
 MIN_DESCENT_BATCHES = 3
 """A descent (start to minimum) over fewer batches than this is flagged unreliable."""
 MIN_RELIABLE_DENSITY = 5.0
 """A ramp with fewer batches per decade than this is too coarse to place an LR reliably."""
-RELIABLE_Z = 10.0
-"""A descent shallower than this many noise units gives a suggestion flagged unreliable."""
 
 
-def optimizer_kind(optimizer: str | None) -> str | None:
-    """"sgd", "adaptive", or None when the optimizer's class name is not known.
+def optimizer_kind(optimizer: str | None, momentum: float | None = None) -> str | None:
+    """"sgd", "momentum", "adaptive", or None when the optimizer's class name is not known
+    (an SGD whose momentum was not recorded counts as plain SGD).
 
-    >>> optimizer_kind("SGD"), optimizer_kind("AdamW"), optimizer_kind(None)
-    ('sgd', 'adaptive', None)
+    >>> optimizer_kind("SGD"), optimizer_kind("SGD", 0.9), optimizer_kind("AdamW")
+    ('sgd', 'momentum', 'adaptive')
     """
     if not optimizer:
         return None
-    return "sgd" if optimizer in SGD_OPTIMIZERS else "adaptive"
+    if optimizer in SGD_OPTIMIZERS:
+        return "momentum" if momentum else "sgd"
+    return "adaptive"
 
 
 def density_shift(points_per_decade: float) -> float:
@@ -74,14 +82,16 @@ def density_shift(points_per_decade: float) -> float:
 
 
 def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
+               momentum: float | None = None,
                rule: dict[str | None, tuple[float, float]] | None = None) -> Suggestion:
-    """The suggestion for a read curve (see the module docstring for the rule); ``rule``
-    replaces `RULE` (``benchmarks/rule_search.py`` tries others)."""
+    """The suggestion for a read curve (see the module docstring for the rule) with an
+    optimizer of this class name and momentum; ``rule`` replaces `RULE`
+    (``benchmarks/rule_search.py`` tries others)."""
     points = reading.points
     if reading.problem is not None:
         return Suggestion(None, None, None, False, reading.problem, points, basis="none")
     assert reading.curve is not None
-    kind = optimizer_kind(optimizer)
+    kind = optimizer_kind(optimizer, momentum)
     lrs = reading.lrs
     first, last = float(lrs[0]), float(lrs[reading.n_finite - 1])
     divergence = points.get("divergence")
@@ -103,10 +113,10 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
               + f", in log(lr), {abs(offset + shift):.2f} decades "
               + ("lower" if offset + shift < 0 else "higher")
               + f" ({_kind_words(kind)}).")
+    # No flag for a shallow descent (in noise units): on the benchmark such suggestions
+    # were no worse than the others (geometric-mean regret 1.25 below 10 noise units, 1.61
+    # above), so it would warn of nothing.
     reliable = True
-    if reading.depth_z < RELIABLE_Z:
-        reliable = False
-        reason += " Unreliable: the descent is weak against the batch-to-batch noise."
     if divergence is None and reading.minimum is not None and (
         reading.minimum >= len(reading.smooth) - reading.curve.points(0.25, 3)  # type: ignore
     ):
@@ -155,5 +165,6 @@ _COARSE = (" Unreliable: the ramp has fewer than 5 batches a decade, too coarse 
 
 
 def _kind_words(kind: str | None) -> str:
-    return {"sgd": "the rule for plain SGD", "adaptive": "the rule for adaptive optimizers",
+    return {"sgd": "the rule for plain SGD", "momentum": "the rule for SGD with momentum",
+            "adaptive": "the rule for adaptive optimizers",
             None: "the optimizer is not known"}[kind]

@@ -9,10 +9,11 @@ nor SciPy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lrfind._defaults import CYCLE_EPOCHS_PER_HALF
+from lrfind._defaults import CYCLE_EPOCHS_PER_HALF, MAX_RELIABLE_SPREAD
 
 __all__ = ["POINT_LABELS", "CurvePoint", "Suggestion", "combine"]
 
@@ -218,10 +219,13 @@ class Suggestion:
         return decay_schedule(kind, self.lr, **kwargs)
 
 
-def combine(suggestions: list[Suggestion]) -> Suggestion:
+def combine(suggestions: list[Suggestion],
+            pooled: Callable[[], Suggestion | None] | None = None) -> Suggestion:
     """One suggestion from those of repeated range tests: the median (in log) of the LRs
     and of the bounds, the repeats' range as ``interval``, the points of the repeat
-    nearest the median. Refused when most repeats refused.
+    nearest the median. When most repeats refused, ``pooled`` (if given) is asked for the
+    suggestion of their mean curve, whose noise is lower by the root of their number; it
+    is refused only when that supports none either.
 
     >>> a, b, c = (Suggestion(lr, lr / 10, lr * 10, True, "r") for lr in (1e-3, 2e-3, 8e-3))
     >>> s = combine([a, b, c])
@@ -233,10 +237,14 @@ def combine(suggestions: list[Suggestion]) -> Suggestion:
     given = [s for s in suggestions if s.lr is not None]
     if len(given) * 2 <= len(suggestions):
         refused = next(s for s in suggestions if s.lr is None)
-        return Suggestion(None, None, None, False,
-                          f"{len(suggestions) - len(given)} of {len(suggestions)} repeats "
-                          f"support no suggestion: {refused.reason}", refused.points,
-                          basis="none")
+        why = (f"{len(suggestions) - len(given)} of {len(suggestions)} repeats support no "
+               f"suggestion: {refused.reason}")
+        mean_curve = pooled() if pooled is not None else None
+        if mean_curve is None or mean_curve.lr is None:
+            return Suggestion(None, None, None, False, why, refused.points, basis="none")
+        lrs = [s.lr for s in given] + [mean_curve.lr]  # type: ignore[list-item]
+        return replace(mean_curve, reason=f"{why} Read off their mean curve instead: "
+                       f"{mean_curve.reason}", interval=(min(lrs), max(lrs)))
 
     def median(values: list[float]) -> float:
         ordered, middle = sorted(values), len(values) // 2
@@ -251,8 +259,12 @@ def combine(suggestions: list[Suggestion]) -> Suggestion:
     min_lr = min(median([s.min_lr for s in given if s.min_lr]), lr)
     max_lr = max(median([s.max_lr for s in given if s.max_lr]), lr)
     reliable = sum(s.reliable for s in given) * 2 > len(suggestions)
+    spread = math.log10(high / low)
     reason = (f"{lr:.3g}: the median of {len(given)} repeats ({low:.3g} to {high:.3g}, "
-              f"{math.log10(high / low):.2f} decades apart). The one nearest the median: "
-              f"{nearest.reason}")
+              f"{spread:.2f} decades apart). The one nearest the median: {nearest.reason}")
+    if spread > MAX_RELIABLE_SPREAD:
+        reliable = False
+        reason += (f" Unreliable: the repeats disagree by more than {MAX_RELIABLE_SPREAD:g} "
+                   "decades; run more repeats or more steps.")
     return Suggestion(lr, min_lr, max_lr, reliable, reason, nearest.points,
                       basis=nearest.basis, interval=(low, high))

@@ -157,20 +157,22 @@ def test_divergence_at_a_nan_is_the_first_non_finite_lr() -> None:
     assert math.isfinite(point.loss)
 
 
-def rule_lr(knee: float, top: float, optimizer: str | None, points_per_decade: float) -> float:
+def rule_lr(knee: float, top: float, optimizer: str | None, points_per_decade: float,
+            momentum: float | None = None) -> float:
     """The rule of lrfind.rule, written out."""
-    f, offset = RULE[optimizer_kind(optimizer)]
+    f, offset = RULE[optimizer_kind(optimizer, momentum)]
     shift = -DENSITY_SLOPE * math.log10(points_per_decade / (800 / 11))
     return 10 ** (math.log10(knee) + f * (math.log10(top) - math.log10(knee)) + offset + shift)
 
 
-@pytest.mark.parametrize("optimizer", ["SGD", "Adam", None])
-def test_suggestion_is_the_rule_between_knee_and_divergence(optimizer) -> None:
+@pytest.mark.parametrize(("optimizer", "momentum"),
+                         [("SGD", 0.0), ("SGD", 0.9), ("Adam", None), (None, None)])
+def test_suggestion_is_the_rule_between_knee_and_divergence(optimizer, momentum) -> None:
     lrs, losses = range_test_curve(noise=0.05, seed=3)  # 800 batches over 11 decades
-    s = suggest(lrs, losses, optimizer=optimizer)
+    s = suggest(lrs, losses, optimizer=optimizer, momentum=momentum)
     assert s.reliable and s.lr is not None and s.basis == "descent"
     knee, divergence = s.points["knee"].lr, s.points["divergence"].lr
-    assert s.lr == pytest.approx(rule_lr(knee, divergence, optimizer, 799 / 11))
+    assert s.lr == pytest.approx(rule_lr(knee, divergence, optimizer, 799 / 11, momentum))
     assert s.max_lr == pytest.approx(divergence / 10**0.5)
     assert s.min_lr == s.points["descent_start"].lr
     assert_consistent(s, lrs)
@@ -226,6 +228,29 @@ def test_still_falling_at_the_end_is_flagged_unreliable() -> None:
     s = suggest(lrs, losses)
     assert s.lr is not None and not s.reliable
     assert "end_lr" in s.reason
+
+
+def test_sgd_with_momentum_is_placed_lower_than_plain_sgd() -> None:
+    lrs, losses = range_test_curve(noise=0.05, seed=3)
+    plain, momentum = (suggest(lrs, losses, optimizer="SGD", momentum=m).lr for m in (0.0, 0.9))
+    assert plain is not None and momentum is not None and momentum < plain / 3
+    assert suggest(lrs, losses, optimizer="SGD").lr == plain  # momentum not recorded: plain
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_shallow_fall_then_a_noisy_late_rise_is_anchored_on_the_divergence(seed) -> None:
+    # flat for eight decades, a fall of a few noise units, then from 0.1 a slow rise whose
+    # scatter grows, and an explosion past 1 (a tanh MLP on spirals with Adam): the late
+    # rise is no rise "from the very first batches", and the curve has an edge to anchor on
+    rng = np.random.default_rng(seed)
+    lrs = np.geomspace(1e-10, 10.0, 800)
+    x = np.log10(lrs)
+    scatter = 0.03 + 3.0 * np.clip(x + 1.0, 0, None)
+    losses = np.abs(0.7 - 0.03 / (1 + np.exp(-3 * (x + 3))) + 0.15 * np.clip(x + 1.0, 0, None)
+                    + 20 * np.clip(x, 0, None) ** 2 + scatter * rng.standard_normal(800))
+    s = suggest(lrs, losses, optimizer="Adam", stopped=True)
+    assert s.lr is not None and s.basis == "divergence", s.reason
+    assert 1e-2 < s.lr < s.points["divergence"].lr / 10
 
 
 # ---------------------------------------------------------------------- refusals

@@ -724,3 +724,14 @@ def test_the_users_steps_per_execution_and_train_function_are_put_back(data) -> 
     result = LRFinder(model).find(x, y, 1e-4, 1.0, 32, steps=24, stop_factor=None)
     assert len(result) == 24
     assert model.steps_per_execution == 4 and model.train_function is train_function
+
+
+def test_the_result_records_the_optimizers_momentum_for_the_rule() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, FEATURES)).astype("float32")
+    y = x[:, :CLASSES].argmax(axis=1).astype("int32")
+    for optimizer, name, momentum in ((keras.optimizers.SGD(momentum=0.9), "SGD", 0.9),
+                                      (keras.optimizers.SGD(), "SGD", 0.0),
+                                      ("adam", "Adam", None)):
+        result = LRFinder(mlp(optimizer)).find(x, y, 1e-5, 10.0, 32, steps=40, repeats=1)
+        assert result.optimizer_settings == {"optimizer": name, "momentum": momentum}

@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
+from lrfind.analysis import pool_curves
 from lrfind.result import FORMAT_VERSION, LRFinderResult, SmoothedLoss, smooth_losses
+from lrfind.suggestion import Suggestion, combine
 
 
 def test_smoothed_loss_is_the_bias_corrected_ema_by_hand() -> None:
@@ -85,3 +87,48 @@ def test_numpy_non_finite_and_array_settings_save_as_strict_json(tmp_path):
     result.save(tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text(), parse_constant=pytest.fail)
     assert data["settings"]["note"] is None and data["settings"]["grid"] == [1.0, None]
+
+
+# ---------------------------------------------------------------- repeats combined
+def shallow_repeats(depth: float) -> LRFinderResult:
+    """Three range tests of one shallow descent (centred on 1e-3) in heavy noise."""
+    lrs = np.geomspace(1e-8, 1.0, 800)
+    x = np.log10(lrs)
+    runs = [LRFinderResult.from_curve(
+        lrs, 1.0 - depth / (1 + np.exp(-3 * (x + 3)))
+        + 0.1 * np.random.default_rng(seed).standard_normal(800), optimizer="Adam")
+        for seed in range(3)]
+    runs[0].repeats = runs[1:]
+    return runs[0]
+
+
+def test_when_most_repeats_refuse_their_mean_curve_is_read() -> None:
+    result = shallow_repeats(0.2)
+    own = [run.own_suggestion.lr for run in (result, *result.repeats)]
+    assert sum(lr is None for lr in own) == 2  # each curve alone: too noisy, mostly
+    s = result.curve_suggestion
+    assert s.lr is not None and 1e-4 < s.lr < 1e-1, s.reason
+    assert "mean curve" in s.reason and s.interval is not None
+    assert all(s.interval[0] <= lr <= s.interval[1] for lr in [s.lr, *filter(None, own)])
+
+
+def test_repeats_without_a_readable_mean_curve_are_refused() -> None:
+    s = shallow_repeats(0.0).curve_suggestion
+    assert s.lr is None and not s.reliable and "3 of 3 repeats" in s.reason
+
+
+def test_pooled_curves_average_each_step_up_to_the_shortest_run() -> None:
+    lrs = np.geomspace(1e-6, 1.0, 6)
+    pooled = pool_curves([(lrs, np.arange(6.0), False), (lrs[:4], np.full(4, 2.0), True)])
+    assert pooled is not None
+    assert pooled[0].tolist() == lrs[:4].tolist()
+    assert pooled[1].tolist() == [1.0, 1.5, 2.0, 2.5] and pooled[2] is True
+    assert pool_curves([(lrs, np.ones(6), False), (lrs * 2, np.ones(6), False)]) is None
+
+
+def test_repeats_that_disagree_by_more_than_half_a_decade_are_flagged_unreliable() -> None:
+    close = [Suggestion(lr, lr / 10, lr * 3, True, "r") for lr in (1e-3, 1.5e-3, 2e-3)]
+    far = [Suggestion(lr, lr / 10, lr * 3, True, "r") for lr in (1e-3, 1.5e-3, 1e-2)]
+    assert combine(close).reliable
+    s = combine(far)
+    assert s.lr == 1.5e-3 and not s.reliable and "disagree" in s.reason
