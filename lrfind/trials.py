@@ -27,6 +27,7 @@ from lrfind._defaults import (
     DEFAULT_BATCH_SIZE,
     HELD_OUT_FRACTION,
     MAX_HELD_OUT,
+    MIN_HELD_OUT,
     TRIAL_MARGIN,
     TRIAL_TOLERANCE,
 )
@@ -53,7 +54,8 @@ def _split(x: Any, y: Any, batch_size: int, validation_data: Any, seed: int) -> 
         n = len(keras.tree.flatten(x)[0])
         order = np.random.default_rng(seed).permutation(n)
         if validation_data is None:
-            held = min(MAX_HELD_OUT, max(batch_size, int(HELD_OUT_FRACTION * n)))
+            held = min(MAX_HELD_OUT, max(batch_size, int(HELD_OUT_FRACTION * n),
+                                         min(MIN_HELD_OUT, n // 4)))
             if n - held < batch_size:
                 raise ValueError(
                     f"too little data to hold out a slice for the trials ({n} samples); "
@@ -160,7 +162,9 @@ def run_trials(
     halving: bool = True,
 ) -> TrialsResult:
     """Train each LR of ``lrs`` for a short budget from the model's current state; keep the
-    one with the lowest held-out loss (successive halving over `rung_plan`).
+    one with the lowest held-out loss (successive halving over `rung_plan`). The trial at
+    ``curve_lr`` (the curve's suggestion) always goes on to the last rung, so that the
+    others are compared with it at the longest horizon (`choose`).
 
     ``extend(lr, "up" | "down")`` may propose one more candidate beyond an edge when the best
     trial sits there after the first rung. ``halving=False`` gives every LR the same share
@@ -178,7 +182,8 @@ def run_trials(
     try:
         alive = list(trials)
         for rung, (keep, batches) in enumerate(plan):
-            alive = sorted(alive, key=lambda t: t.final_loss)[:keep] if rung else alive
+            if rung:
+                alive = _survivors(alive, keep, curve_lr)
             for trial in alive:
                 trained += _train(model, state, start, saved, trial, batches, split,
                                   validation_data, on_trial, rung)
@@ -201,6 +206,18 @@ def run_trials(
     low, high = band(trials, TRIAL_TOLERANCE)
     return TrialsResult(trials, chosen, min(low, chosen), max(high, chosen),
                         split.scored_on, trained, curve_lr)
+
+
+def _survivors(alive: list[Trial], keep: int, curve_lr: float | None) -> list[Trial]:
+    """The ``keep`` trials that go on: the curve's suggestion (while it trains at all) and
+    the best of the others."""
+    curve = [t for t in alive if _is_lr(t.lr, curve_lr) and math.isfinite(t.final_loss)]
+    others = sorted((t for t in alive if t not in curve), key=lambda t: t.final_loss)
+    return curve + others[: keep - len(curve)]
+
+
+def _is_lr(lr: float, other: float | None) -> bool:
+    return other is not None and abs(math.log10(lr / other)) < 1e-6
 
 
 def _snapshot(state: ModelState) -> list[np.ndarray]:

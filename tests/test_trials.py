@@ -89,6 +89,28 @@ def test_successive_halving_keeps_the_best_lr_of_a_known_curvature() -> None:
         np.testing.assert_array_equal(a, b)
 
 
+def test_the_curves_suggestion_goes_on_to_the_last_rung() -> None:
+    # the same problem: 0.1 converges slowest and would be dropped after the first rung,
+    # but as the curve's suggestion it trains to the end and is compared there
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(2048, 8)) * np.linspace(1.0, 0.2, 8)).astype("float32")
+    y = x @ rng.normal(size=(8, 1)).astype("float32")
+    result = run_trials(linear_model(), x, y, lrs=[0.1, 0.25, 0.5, 0.75, 1.5], budget=300,
+                        batch_size=256, curve_lr=0.1)
+    rungs = max(len(t.losses) for t in result.trials)
+    assert len(result.trials[0].losses) == rungs and result.trials[0].kept
+    assert [t.lr for t in result.trials if t.kept] == [0.1, 0.75]  # still two in the end
+    assert result.lr == 0.75  # clearly beaten there: the trials' best
+
+
+@pytest.mark.parametrize(("rows", "held"), [(120, 30), (400, 64), (1000, 100), (60000, 2048)])
+def test_small_data_holds_out_enough_rows_to_tell_lrs_apart(rows: int, held: int) -> None:
+    x = np.zeros((rows, 1), "float32")
+    split = _split(x, x, 16, None, seed=0)
+    assert len(split.held_out[0]) == held
+    assert split.scored_on == f"held-out training slice ({held} samples)"
+
+
 def test_held_out_rows_are_never_trained_on() -> None:
     n = 500
     x = np.arange(n, dtype="float32")[:, None]  # each row's value is its index
