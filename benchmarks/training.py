@@ -38,6 +38,21 @@ def recorder_modules() -> list[Path]:
     )
 
 
+SCORING = ("analysis.py", "suggestion.py", "rule.py", "smoothing.py", "trials.py",
+           "trial_results.py")
+"""Modules that do not change a recorded curve but do change what the trials train and
+choose: the curve's suggestion, the candidates, the halving and the choice."""
+
+
+def verifier_hash() -> str:
+    """Short hash of the recording modules and `SCORING`: the key of the trials' results
+    (`verified_quality.py`)."""
+    digest = hashlib.sha256(recorder_hash().encode())
+    for name in SCORING:
+        digest.update(name.encode() + b"\0" + (LRFIND_DIR / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def recorder_hash() -> str:
     """Short hash of the names and contents of `recorder_modules`: changes whenever code
     that could change a recorded curve changes (a new module counts too)."""

@@ -35,7 +35,7 @@ import numpy as np
 
 from benchmarks.grid import Cache, task_truth
 from benchmarks.tasks import TASKS, TASKS_BY_NAME, Task, build_model, keras_default_lr, load_data
-from benchmarks.training import configure_tensorflow, recorder_hash
+from benchmarks.training import configure_tensorflow, verifier_hash
 
 HERE = Path(__file__).resolve().parent
 RESULTS = Path(os.environ.get("LRFIND_VERIFIED_RESULTS", HERE / "verified_results.json"))
@@ -71,17 +71,19 @@ def run_one(task: Task, seed: int, budget: int) -> dict:
 
 
 def load_results() -> dict:
-    """The cached runs, whatever code recorded them (``"recorder"`` says which)."""
+    """The cached runs, whatever code recorded them (``"recorder"``, a
+    `training.verifier_hash`, says which)."""
     if RESULTS.exists():
         return json.loads(RESULTS.read_text())
-    return {"recorder": recorder_hash(), "runs": {}}
+    return {"recorder": verifier_hash(), "runs": {}}
 
 
 def carry_over(data: dict) -> None:
-    """When the code that records has changed since the runs were cached: run the first
-    cached key again; the same three LRs carry the cache over, else it starts afresh."""
-    if data["recorder"] == recorder_hash() or not data["runs"]:
-        data["recorder"] = recorder_hash()
+    """When the code that records or verifies has changed since the runs were cached: run
+    the first cached key again; the same three LRs carry the cache over, else it starts
+    afresh."""
+    if data["recorder"] == verifier_hash() or not data["runs"]:
+        data["recorder"] = verifier_hash()
         return
     key, old = next(iter(sorted(data["runs"].items())))
     name, seed, budget = key.split("/")
@@ -89,7 +91,7 @@ def carry_over(data: dict) -> None:
     same = all(new[kind] == old[kind] for kind in ("curve", "verified", "grid_search"))
     print(f"the recording code changed since {data['recorder']}; {key} gives "
           f"{'the same' if same else 'different'} LRs", flush=True)
-    data["recorder"] = recorder_hash()
+    data["recorder"] = verifier_hash()
     data["runs"] = data["runs"] if same else {key: new}
 
 
@@ -200,8 +202,8 @@ def main(argv: list[str] | None = None) -> None:
                     print(f"{key:45s} curve {run['curve'] or math.nan:9.3g} verified "
                           f"{run['verified']:9.3g} grid {run['grid_search']:9.3g} "
                           f"({sum(run['seconds']):.0f}s)", flush=True)
-    current = "the current code" if data["recorder"] == recorder_hash() else (
-        f"older code (recorder {data['recorder']}; now {recorder_hash()})")
+    current = "the current code" if data["recorder"] == verifier_hash() else (
+        f"older code (recorder {data['recorder']}; now {verifier_hash()})")
     print(f"runs recorded by {current}")
     for budget in args.budgets:
         print("\n".join(table(data, tasks, budget, cache, args.seeds)))
