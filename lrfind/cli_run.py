@@ -229,11 +229,23 @@ def _repeats(options: Options) -> int:
 
 def _find(finder: Any, training: TrainingData, options: Options, progress: ProgressBar,
           repeats: int) -> Any:
-    """``finder.find`` with the options, then the trials of ``--verify`` (what
-    ``find(verify=True)`` runs, with a progress line per trial); a ValueError (lrfind's own
-    checks of the data, or Keras's) becomes bad input."""
+    """``finder.find`` with the options (``verify=True`` for ``--verify``, a progress line
+    per trial); a ValueError (lrfind's own checks of the data, or Keras's) becomes bad
+    input, one raised once the range test is done says that the trials failed."""
     arrays = training.kind != "images"
     batch_size = options.batch_size if arrays else None  # a dataset comes batched
+    budget = options.verify_budget or DEFAULT_TRIAL_BUDGET
+
+    def range_test_done() -> None:
+        progress.finish(len(finder.result), finder.result.stop_reason)
+        if options.verify:
+            progress.start_trials(budget)
+
+    def on_trial(rung: int, lr: float, batches: int, loss: float) -> None:
+        if progress.trials_task is None:
+            range_test_done()
+        progress.on_trial(rung, lr, batches, loss)
+
     try:
         result = finder.find(
             training.x,
@@ -250,33 +262,23 @@ def _find(finder: Any, training: TrainingData, options: Options, progress: Progr
             seed=options.seed,
             on_point=progress.on_point,
             loss_key=options.loss_key,
+            verify=options.verify,
+            budget=budget if options.verify else None,
+            on_trial=on_trial,
             repeats=repeats,
             shard=cli_processes.shard(options.processes),
         )
-        progress.finish(len(result), result.stop_reason)
-        if options.verify:
-            budget = options.verify_budget or DEFAULT_TRIAL_BUDGET
-            progress.start_trials(budget)
-            try:
-                result.verify(finder.model, training.x, training.y, budget=budget,
-                              batch_size=batch_size,
-                              seed=0 if options.seed is None else options.seed,
-                              on_trial=progress.on_trial)
-            except ValueError as error:
-                from lrfind.cli_model import exception_chain, own_words
-
-                cause = (str(error) if _raised_by_lrfind(error)  # names the fix itself
-                         else own_words(exception_chain(error)[-1]))
-                raise Failure(
-                    "the range test worked, but the trials of --verify failed: "
-                    f"{_sentence((cause.strip().splitlines() or [type(error).__name__])[0])} "
-                    "Or run without --verify."
-                ) from error
-            progress.finish_trials(result.trials.budget)
-        return result
     except ValueError as error:
         from lrfind.cli_model import exception_chain, own_words
 
+        if options.verify and finder.result is not None:  # the range test was done
+            cause = (str(error) if _raised_by_lrfind(error)  # names the fix itself
+                     else own_words(exception_chain(error)[-1]))
+            raise Failure(
+                "the range test worked, but the trials of --verify failed: "
+                f"{_sentence((cause.strip().splitlines() or [type(error).__name__])[0])} "
+                "Or run without --verify."
+            ) from error
         deepest = exception_chain(error)[-1]
         lines = [line.strip() for line in str(error).splitlines() if line.strip()]
         message = _sentence(lines[0] if lines else type(error).__name__)
@@ -285,6 +287,13 @@ def _find(finder: Any, training: TrainingData, options: Options, progress: Progr
         elif deepest is not error and not isinstance(deepest, ValueError):
             message = _sentence(f"{message} The cause: {own_words(deepest)}")
         raise Failure(message) from error
+    if options.verify:
+        if progress.trials_task is None:
+            range_test_done()
+        progress.finish_trials(result.trials.budget)
+    else:
+        progress.finish(len(result), result.stop_reason)
+    return result
 
 
 def _run_settings(

@@ -129,6 +129,7 @@ class LRFinder:
         verify: bool = False,
         budget: int | None = None,
         candidates: int | None = None,
+        on_trial: Callable[[int, float, int, float], None] | None = None,
         repeats: int | None = None,
         shard: str | None = None,
     ) -> LRFinderResult:
@@ -171,7 +172,9 @@ class LRFinder:
                 repeats are ``result.repeats``).
             verify: after the range test, measure the suggestion with short trials
                 (`LRFinderResult.verify`, scored on ``validation_data`` when given);
-                ``budget`` (batches in all) and ``candidates`` (LRs tried) tune them.
+                ``budget`` (batches in all) and ``candidates`` (LRs tried) tune them;
+                ``on_trial(rung, lr, batches, held_out_loss)`` is called after each trial
+                rung (the range test's result is ``self.result`` by then).
             shard: across processes (JAX's distributed runtime, `lrfind.processes`), how
                 the data meets them: ``"auto"`` (every process passes the same, whole
                 data; each takes its own contiguous slice) or ``"given"`` (every process
@@ -184,6 +187,7 @@ class LRFinder:
             The `LRFinderResult`; also kept as ``self.result``.
         """
         model = self.model
+        self.result = None  # set when the range test is done (before any trial)
         check_compiled(model)
         check_lr_range(start_lr, end_lr)
         check_run_length(steps, epochs)
@@ -241,7 +245,7 @@ class LRFinder:
         if verify:
             result.verify(model, x, y, budget=budget, candidates=candidates,
                           batch_size=batch_size, validation_data=validation_data,
-                          seed=0 if seed is None else seed)
+                          seed=0 if seed is None else seed, on_trial=on_trial)
         return result
 
     def _run(self, test: LRRangeTest, data: Any, run: Any, seed: int | None, verbose: int,

@@ -151,9 +151,18 @@ def test_find_verify_reports_the_trials_and_saves_them(tmp_path) -> None:
     x, y = regression()
     model = linear_model()
     before = state(model)
-    result = LRFinder(model).find(x, y, 1e-6, 10.0, 64, steps=120, seed=0, verify=True,
-                                  budget=240, candidates=4)
+    finder, seen = LRFinder(model), []
+
+    def on_trial(rung: int, lr: float, batches: int, loss: float) -> None:
+        assert finder.result is not None  # the range test is done before the first trial
+        seen.append((rung, lr, batches, loss))
+
+    result = finder.find(x, y, 1e-6, 10.0, 64, steps=120, seed=0, verify=True, budget=240,
+                         candidates=4, on_trial=on_trial)
     assert result.trials is not None and result.suggestion.basis == "trials"
+    assert len(seen) == sum(len(t.losses) for t in result.trials.trials)
+    assert {(lr, loss) for _, lr, _, loss in seen} == {
+        (t.lr, v) for t in result.trials.trials for v in t.losses}
     assert result.suggestion.lr == result.trials.lr
     assert result.curve_suggestion.basis != "trials"
     assert "Trials:" in result.suggestion.reason
