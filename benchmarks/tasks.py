@@ -129,12 +129,12 @@ OPTIMIZER_LABELS = {
 }
 
 FAMILIES: dict[str, str] = {
-    "linear": "logistic regression (one Dense layer)",
+    "linear": "logistic regression (one Dense layer), also multi-label",
     "mlp_classif": "MLPs (ReLU or tanh, optionally Dropout) classifying standardised tabular "
-    "or 2-D toy data, including with noisy training labels",
+    "or 2-D toy data, including with noisy training labels and multi-label targets",
     "mlp_regression": "MLPs regressing standardised Friedman #1 data",
     "bn_mlp": "MLPs with BatchNorm",
-    "deep_plain_mlp": "8-layer plain (no normalisation, no skips) ReLU MLPs",
+    "deep_plain_mlp": "6- and 8-layer plain (no normalisation, no skips) MLPs",
     "cnn": "small plain CNNs (Conv2D, MaxPooling) on the 8x8 digits",
     "bn_cnn": "small CNNs with BatchNorm after every convolution",
     "residual_cnn": "small Xception-style CNNs: SeparableConv2D, BatchNorm, residual adds, "
@@ -146,9 +146,9 @@ FAMILIES: dict[str, str] = {
     "tiny_tabular": "small MLPs on the tiny iris, wine and diabetes sets (100-350 training "
     "samples, few batches per epoch)",
     "unnormalised_inputs": "MLPs fed raw, unstandardised features (diabetes, breast cancer, "
-    "Friedman #1 rescaled: columns from below 1 to thousands)",
-    "conv1d": "stacked Conv1D + global max pooling on generated sequences (holdout only)",
-    "ln_mlp": "MLPs with LayerNormalization after each hidden layer (holdout only)",
+    "Friedman #1 rescaled, digits' raw pixels, wine: columns from below 1 to thousands)",
+    "conv1d": "stacked Conv1D + global max pooling on generated sequences",
+    "ln_mlp": "MLPs with LayerNormalization after each hidden layer",
 }
 
 MLP64 = ("dense:64:relu", "dense:64:relu")
