@@ -40,7 +40,6 @@ from benchmarks.curves import FindCache, curves_of
 from benchmarks.grid import Cache, Truth, task_truth
 from benchmarks.suggestion_quality import FINDER_SEEDS, geomean, write_readme
 from benchmarks.tasks import TASKS, Task, keras_default_lr
-from lrfind.analysis import CurveReading, pool_curves, read_curve
 from lrfind.result import LRFinderResult
 from lrfind.rule import RULE, apply_rule, optimizer_kind
 from lrfind.suggestion import Suggestion, combine
@@ -61,24 +60,19 @@ class TaskCurves:
     def __post_init__(self) -> None:
         self.readings = [[c.reading for c in curves_of(r)] for r in self.finds]
         self.settings = self.finds[0].optimizer_settings
-        self.pooled: dict[int, CurveReading | None] = {}
 
     def regret(self, rule: dict) -> float:
         """Median regret over the finds of the suggestion ``rule`` gives."""
         regrets = []
-        for i, readings in enumerate(self.readings):
+        for find, readings in zip(self.finds, self.readings, strict=True):
             lr = combine([apply_rule(r, **self.settings, rule=rule) for r in readings],
-                         pooled=lambda i=i: self._pooled(i, rule)).lr
+                         pooled=lambda find=find: self._pooled(find, rule)).lr
             regrets.append(self.truth.interpolated_regret(
                 keras_default_lr(self.task) if lr is None else lr))
         return float(np.median(regrets))
 
-    def _pooled(self, i: int, rule: dict) -> Suggestion | None:
-        if i not in self.pooled:
-            curves = pool_curves([c.curve_inputs() for c in curves_of(self.finds[i])])
-            self.pooled[i] = None if curves is None else read_curve(
-                curves[0], curves[1], stopped=curves[2])
-        reading = self.pooled[i]
+    def _pooled(self, find: LRFinderResult, rule: dict) -> Suggestion | None:
+        reading = find.pooled_reading
         return None if reading is None else apply_rule(reading, **self.settings, rule=rule)
 
 

@@ -152,6 +152,12 @@ FAMILIES: dict[str, str] = {
 }
 
 MLP64 = ("dense:64:relu", "dense:64:relu")
+DIGITS_CNN = ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
+              "dense:10:softmax")
+"""Two 3x3 convolutions and a max pool on the 8x8 digits."""
+DIGITS_BN_CNN = ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
+                 "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax")
+"""The same with BatchNorm after each convolution."""
 
 TASKS: tuple[Task, ...] = (
     Task(
@@ -165,16 +171,12 @@ TASKS: tuple[Task, ...] = (
         note="multinomial logistic regression, plain SGD (convex)", family="linear",
     ),
     Task(
-        "digits_cnn_sgd", "digits",
-        ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
-         "dense:10:softmax"),
+        "digits_cnn_sgd", "digits", DIGITS_CNN,
         "sgd", "sparse_categorical_crossentropy", epochs=10,
         note="small CNN, plain SGD: the loss stays flat until a high LR", family="cnn",
     ),
     Task(
-        "digits_cnn_rmsprop", "digits",
-        ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
-         "dense:10:softmax"),
+        "digits_cnn_rmsprop", "digits", DIGITS_CNN,
         "rmsprop", "sparse_categorical_crossentropy", epochs=10,
         note="the same CNN with RMSprop", family="cnn",
     ),
@@ -261,9 +263,7 @@ TASKS: tuple[Task, ...] = (
         note="two moons, ReLU MLP, AdamW", group="validation", family="mlp_classif",
     ),
     Task(
-        "digits_cnn_sgdm", "digits",
-        ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
-         "dense:10:softmax"),
+        "digits_cnn_sgdm", "digits", DIGITS_CNN,
         "sgd", "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
         note="small CNN, SGD momentum 0.9", group="validation", family="cnn",
     ),
@@ -312,9 +312,7 @@ TASKS: tuple[Task, ...] = (
         note="another small CNN, plain SGD, batch 128 (flat for decades, then diverging)",
     ),
     Task(
-        "digits_bncnn_sgdm", "digits",
-        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
-         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "digits_bncnn_sgdm", "digits", DIGITS_BN_CNN,
         "sgd", "sparse_categorical_crossentropy", epochs=8, batch_size=64,
         optimizer_kwargs={"momentum": 0.9}, family="bn_cnn", seeds=(0, 1, 2),
         note="CNN with BatchNorm after each convolution, SGD momentum 0.9, batch 64",
@@ -469,9 +467,7 @@ TASKS: tuple[Task, ...] = (
         note="small CNN, Adamax, batch 64",
     ),
     Task(
-        "digits_bncnn_adagrad", "digits",
-        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
-         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "digits_bncnn_adagrad", "digits", DIGITS_BN_CNN,
         "adagrad", "sparse_categorical_crossentropy", epochs=6, group="holdout",
         family="bn_cnn", seeds=(0, 1, 2),
         note="CNN with BatchNorm after each convolution, Adagrad",
@@ -588,17 +584,13 @@ TASKS: tuple[Task, ...] = (
         note="the position along a 3-D S-curve, 8-layer plain ReLU MLP, MSE, Adam, batch 16",
     ),
     Task(
-        "digits_cnn_nadam_b256", "digits",
-        ("reshape:8,8,1", "conv:16:3:relu", "conv:32:3:relu", "maxpool:2", "flatten",
-         "dense:10:softmax"),
+        "digits_cnn_nadam_b256", "digits", DIGITS_CNN,
         "nadam", "sparse_categorical_crossentropy", epochs=25, batch_size=256,
         group="holdout2", family="cnn", seeds=(0, 1, 2),
         note="small CNN, Nadam, batch 256 (6 batches an epoch)",
     ),
     Task(
-        "digits_bncnn_adamw", "digits",
-        ("reshape:8,8,1", "conv:16:3:linear", "batchnorm", "relu", "conv:32:3:linear",
-         "batchnorm", "relu", "maxpool:2", "flatten", "dense:10:softmax"),
+        "digits_bncnn_adamw", "digits", DIGITS_BN_CNN,
         "adamw", "sparse_categorical_crossentropy", epochs=6,
         optimizer_kwargs={"weight_decay": 0.05}, group="holdout2", family="bn_cnn",
         seeds=(0, 1, 2),

@@ -162,16 +162,25 @@ class LRFinderResult:
                        pooled=self._pooled_suggestion)
 
     def _pooled_suggestion(self) -> Suggestion | None:
-        """The suggestion read off the mean, step by step, of this run's and its repeats'
-        losses (None when their ramps differ)."""
-        from lrfind.analysis import pool_curves, read_curve
+        """The suggestion read off `pooled_reading` (None without one)."""
         from lrfind.rule import apply_rule
 
+        reading = self.pooled_reading
+        return None if reading is None else apply_rule(reading, **self.optimizer_settings)
+
+    @cached_property
+    def pooled_reading(self) -> CurveReading | None:
+        """The reading of the mean, step by step, of this run's and its repeats' losses
+        (`lrfind.analysis.pool_curves`); None without repeats or when their ramps differ."""
+        from lrfind.analysis import pool_curves, read_curve
+
+        if not self.repeats:
+            return None
         pooled = pool_curves([run.curve_inputs() for run in (self, *self.repeats)])
         if pooled is None:
             return None
         lrs, losses, stopped = pooled
-        return apply_rule(read_curve(lrs, losses, stopped=stopped), **self.optimizer_settings)
+        return read_curve(lrs, losses, stopped=stopped)
 
     @cached_property
     def own_suggestion(self) -> Suggestion:

@@ -149,6 +149,16 @@ def rung_plan(candidates: int, budget: int) -> list[tuple[int, int]]:
     return [(n, first * 2**i) for i, n in enumerate(counts)]
 
 
+def same_lr(lr: float, other: float | None) -> bool:
+    """Whether ``lr`` is ``other`` (the curve's suggestion, None when it had none), to within
+    rounding.
+
+    >>> same_lr(1e-3, 1e-3 * (1 + 1e-9)), same_lr(1e-3, 2e-3), same_lr(1e-3, None)
+    (True, False, False)
+    """
+    return other is not None and abs(math.log10(lr / other)) < 1e-6
+
+
 def choose(trials: Sequence[Trial], curve_lr: float | None, margin: float) -> float:
     """The chosen LR: the lowest held-out loss among the trials that reached the last rung,
     unless the curve's own suggestion is among them within ``margin`` (relative) of that
@@ -162,8 +172,7 @@ def choose(trials: Sequence[Trial], curve_lr: float | None, margin: float) -> fl
     rungs = max(len(t.losses) for t in trials)
     last = [t for t in trials if len(t.losses) == rungs] or list(trials)
     best = min(last, key=lambda t: t.final_loss)
-    curve = next((t for t in last if curve_lr is not None
-                  and abs(math.log10(t.lr / curve_lr)) < 1e-6), None)
+    curve = next((t for t in last if same_lr(t.lr, curve_lr)), None)
     if curve is not None and math.isfinite(curve.final_loss) and (
         curve.final_loss <= best.final_loss + margin * abs(best.final_loss)
     ):

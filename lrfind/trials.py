@@ -33,7 +33,7 @@ from lrfind._defaults import (
 )
 from lrfind.batches import is_array_data, is_dataset
 from lrfind.state import KerasPatch, ModelState
-from lrfind.trial_results import Trial, TrialsResult, band, choose, rung_plan
+from lrfind.trial_results import Trial, TrialsResult, band, choose, rung_plan, same_lr
 
 TrialHook = Callable[[int, float, int, float], None]
 """``on_trial(rung, lr, batches trained, held-out loss)``, called after each trial rung."""
@@ -211,13 +211,9 @@ def run_trials(
 def _survivors(alive: list[Trial], keep: int, curve_lr: float | None) -> list[Trial]:
     """The ``keep`` trials that go on: the curve's suggestion (while it trains at all) and
     the best of the others."""
-    curve = [t for t in alive if _is_lr(t.lr, curve_lr) and math.isfinite(t.final_loss)]
+    curve = [t for t in alive if same_lr(t.lr, curve_lr) and math.isfinite(t.final_loss)]
     others = sorted((t for t in alive if t not in curve), key=lambda t: t.final_loss)
     return curve + others[: keep - len(curve)]
-
-
-def _is_lr(lr: float, other: float | None) -> bool:
-    return other is not None and abs(math.log10(lr / other)) < 1e-6
 
 
 def _snapshot(state: ModelState) -> list[np.ndarray]:
