@@ -23,9 +23,9 @@ For every task in `tasks.TASKS` (``--group``):
 
 Groups: "dev" (rules are chosen on them, `rule_search.py`), "validation" (added after the
 first rule was frozen; chosen on too since), "holdout" (defined after the previous rule was
-frozen and run once; spent, the current rule was chosen on it too) and "holdout2" (defined
-before the current rule was frozen, no range test run on it until then, then run once:
-the headline). Each task has a family
+frozen and run once; spent, the current rule was chosen on it too), "holdout2" (defined
+before the previous rule was frozen, no range test run on it until then, then run once)
+and "holdout3" (likewise for the current rule: the headline). Each task has a family
 (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
@@ -63,7 +63,7 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout2", "holdout", "validation", "dev")
+GROUPS = ("holdout3", "holdout2", "holdout", "validation", "dev")
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
 """Rules trained at by default: lrfind, the best peer on these curves, the baseline."""
@@ -247,6 +247,7 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
+    "holdout3": "Holdout 3 (defined before the next rule was frozen, run once after it)",
     "holdout2": "Holdout 2 (defined before the current rule was frozen, run once after it)",
     "holdout": "First holdout (defined after the previous rule was frozen, run once; the "
     "current rule was chosen on it too)",

@@ -631,6 +631,112 @@ TASKS: tuple[Task, ...] = (
         seeds=(0, 1, 2),
         note="the wine set (120 training samples), small MLP, SGD momentum 0.9, batch 8",
     ),
+
+    # Holdout 3: defined on 2026-12-04 (fifth session), before any change to the rule of
+    # commit 8ef6cee; no range test is run on these until the next rule is frozen. Five new
+    # data sets (Gaussian blobs, and on raw scales; the swiss roll's position; the adding
+    # problem; generated 12x12 shape images; a 2-D checkerboard; sparse uncorrelated
+    # regression) and every family with an optimizer, loss or batch size it was not seen with.
+    Task(
+        "blobs_mlp_adagrad", "blobs", ("dense:32:relu", "dense:32:relu", "dense:5:softmax"),
+        "adagrad", "sparse_categorical_crossentropy", epochs=10, group="holdout3",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="5 overlapping Gaussian blobs in 8-D, small MLP, Adagrad",
+    ),
+    Task(
+        "checker_deep6_nadam", "checker", (*(["dense:32:relu"] * 6), "dense:1:sigmoid"),
+        "nadam", "binary_crossentropy", epochs=12, group="holdout3", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="a 3x3 checkerboard in 2-D (5 % flipped labels), 6-layer plain ReLU MLP, Nadam",
+    ),
+    Task(
+        "swissroll_mlp_rmsprop_huber_b64", "swissroll", (*MLP64, "dense:1:linear"), "rmsprop",
+        "huber", epochs=15, batch_size=64, group="holdout3", family="mlp_regression",
+        seeds=(0, 1, 2),
+        note="the position along a 3-D swiss roll, MLP, Huber loss, RMSprop, batch 64",
+    ),
+    Task(
+        "sparseunc_linear_sgdm", "sparse_uncorrelated", ("dense:1:linear",), "sgd", "mse",
+        epochs=10, optimizer_kwargs={"momentum": 0.9}, group="holdout3", family="linear",
+        seeds=(0, 1, 2),
+        note="linear regression on 10 features (4 informative), one Dense layer, MSE, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "adding_lstm_rmsprop", "adding", ("lstm:24", "dense:1:linear"), "rmsprop", "mse",
+        epochs=10, group="holdout3", family="rnn", seeds=(0, 1, 2),
+        note="the adding problem (sum of the two marked values of 25), LSTM, MSE, RMSprop",
+    ),
+    Task(
+        "shapes_cnn_sgdm", "shapes",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=8, optimizer_kwargs={"momentum": 0.9},
+        group="holdout3", family="cnn", seeds=(0, 1, 2),
+        note="generated 12x12 images of a square, a cross or a ring in noise, small CNN, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "shapes_bncnn_rmsprop_b64", "shapes",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "rmsprop", "sparse_categorical_crossentropy", epochs=10, batch_size=64, group="holdout3",
+        family="bn_cnn", seeds=(0, 1, 2),
+        note="the shape images, CNN with BatchNorm after each convolution, RMSprop, batch 64",
+    ),
+    Task(
+        "iris_mlp_tanh_sgd_b4", "iris", ("dense:16:tanh", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, batch_size=4, group="holdout3",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="iris (100 training samples, 25 batches per epoch), tanh MLP, plain SGD, batch 4",
+    ),
+    Task(
+        "diabetes_mlp_sgdm_mae", "diabetes", ("dense:32:relu", "dense:1:linear"), "sgd", "mae",
+        epochs=20, optimizer_kwargs={"momentum": 0.9}, group="holdout3", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="diabetes (342 training samples, standardised), MLP, MAE, SGD momentum 0.9",
+    ),
+    Task(
+        "blobs_raw_mlp_adamw", "blobs_raw", (*MLP64, "dense:5:softmax"), "adamw",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"weight_decay": 0.1},
+        group="holdout3", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the blobs with columns scaled from 0.01 to 1,000, MLP, AdamW (weight decay 0.1)",
+    ),
+    Task(
+        "blobs_bnmlp_rmsprop_b128", "blobs",
+        ("dense:64:linear", "batchnorm", "relu", "dense:5:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=15, batch_size=128, group="holdout3",
+        family="bn_mlp", seeds=(0, 1, 2),
+        note="the blobs, MLP with BatchNorm, RMSprop, batch 128",
+    ),
+    Task(
+        "friedman_lnmlp_sgd_b16", "friedman",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "sgd",
+        "mse", epochs=8, batch_size=16, group="holdout3", family="ln_mlp", seeds=(0, 1, 2),
+        note="Friedman #1 regression, MLP with LayerNormalization, plain SGD, batch 16",
+    ),
+    Task(
+        "sine_conv1d_adagrad_b256", "sine",
+        ("conv1d:16:5:relu", "conv1d:32:5:relu", "gmp1d", "dense:4:softmax"), "adagrad",
+        "sparse_categorical_crossentropy", epochs=30, batch_size=256, group="holdout3",
+        family="conv1d", seeds=(0, 1, 2),
+        note="two Conv1D layers on the noisy sine waves, Adagrad, batch 256 (6 batches an "
+        "epoch)",
+    ),
+    Task(
+        "sentiment_transformer_sgdm", "sentiment",
+        ("embedding:50:16", "transformer:2:8:32", "gap1d", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=8, optimizer_kwargs={"momentum": 0.9}, group="holdout3",
+        family="attention", seeds=(0, 1, 2),
+        note="transformer block on the generated sentiment tokens, SGD momentum 0.9",
+    ),
+    Task(
+        "sentiment_embbag_adam_b256", "sentiment",
+        ("embedding:50:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=30, batch_size=256, group="holdout3",
+        family="embedding_text", seeds=(0, 1, 2),
+        note="bag of embeddings on the generated sentiment tokens, Adam, batch 256 (6 batches "
+        "an epoch)",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -716,6 +822,50 @@ def _walk(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, n
     return steps[..., None], y
 
 
+def _adding(n: int = 2000, length: int = 25, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The adding problem: values uniform in [0, 1] and a marker channel with two ones; the
+    target is the sum of the two marked values."""
+    rng = np.random.default_rng(seed)
+    values = rng.uniform(size=(n, length))
+    marks = np.zeros((n, length))
+    for row in range(n):
+        marks[row, rng.choice(length, 2, replace=False)] = 1.0
+    return np.stack([values, marks], axis=-1), (values * marks).sum(axis=1)
+
+
+def _shapes(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images of a filled square (0), a cross (1) or a ring (2), of random size
+    and position, in Gaussian noise (SD 0.35)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    rows, cols = np.mgrid[:size, :size]
+    x = rng.normal(0, 0.35, (n, size, size))
+    for i, shape in enumerate(y):
+        r = int(rng.integers(2, 4))
+        cy, cx = (int(v) for v in rng.integers(r, size - r, 2))
+        dy, dx = rows - cy, cols - cx
+        if shape == 0:
+            mask = (abs(dy) <= r) & (abs(dx) <= r)
+        elif shape == 1:
+            mask = ((dy == 0) & (abs(dx) <= r)) | ((dx == 0) & (abs(dy) <= r))
+        else:
+            dist = np.hypot(dy, dx)
+            mask = (dist >= r - 0.7) & (dist <= r + 0.5)
+        x[i][mask] += 1.0
+    return x[..., None], y
+
+
+def _checker(n: int = 2500, cells: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform in [-1, 1]^2, labelled by the colour of a ``cells`` x ``cells``
+    checkerboard; 5 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 2))
+    cell = np.floor((x + 1) / 2 * cells).clip(0, cells - 1).astype(int)
+    y = (cell.sum(axis=1) % 2).astype(int)
+    flip = rng.uniform(size=n) < 0.05
+    return x, np.where(flip, 1 - y, y)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -792,6 +942,30 @@ def load_data(name: str) -> Arrays:
         x, y, x_val, y_val = _split(x, y, 500)
         x, x_val = _standardise(x, x_val)
         y, y_val = _standardise_target(y, y_val)
+    elif name in ("blobs", "blobs_raw"):
+        x, y = datasets.make_blobs(n_samples=2500, n_features=8, centers=5, cluster_std=3.0,
+                                   center_box=(-5.0, 5.0), random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+        if name == "blobs_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 1000.0, seed=2)
+            x, x_val = x * scales, x_val * scales
+    elif name == "swissroll":
+        x, y = datasets.make_swiss_roll(n_samples=2500, noise=0.3, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "sparse_uncorrelated":
+        x, y = datasets.make_sparse_uncorrelated(n_samples=2500, n_features=10, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "adding":
+        x, y, x_val, y_val = _split(*_adding(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "shapes":
+        x, y, x_val, y_val = _split(*_shapes(), 500)
+    elif name == "checker":
+        x, y, x_val, y_val = _split(*_checker(), 500)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
