@@ -18,9 +18,13 @@ refusal scores as the Keras default LR.
 * **frozen**: the constants in `lrfind.rule.RULE`, as committed.
 
 Each choice takes the worst of ``(f, offset)`` and its grid neighbours (offset +- 0.1,
-f +- 0.1), so that a choice sitting next to a cliff is not rewarded.
+f +- 0.1), so that a choice sitting next to a cliff is not rewarded. The stand-in for the
+divergence of a curve that never diverged (`lrfind.rule.NO_DIVERGENCE_DECADES` above the
+minimum, or the ramp's end) is chosen with them, one for all kinds: for each candidate the
+kinds' constants are chosen as above, and the candidate whose choice has the lowest
+geometric-mean regret over all the tasks given wins (leaving a family out: over the rest).
 
-    python -m benchmarks.rule_search                      # dev, validation, first holdout
+    python -m benchmarks.rule_search              # dev, validation, both spent holdouts
     python -m benchmarks.rule_search --groups dev --write-readme
 """
 
@@ -30,6 +34,7 @@ import argparse
 import math
 import os
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,40 +45,84 @@ from benchmarks.curves import FindCache, curves_of
 from benchmarks.grid import Cache, Truth, task_truth
 from benchmarks.suggestion_quality import FINDER_SEEDS, geomean, write_readme
 from benchmarks.tasks import TASKS, Task, keras_default_lr
+from lrfind import analysis
 from lrfind.result import LRFinderResult
+from lrfind.rule import NO_DIVERGENCE as NO_DIVERGENCE_FROZEN
 from lrfind.rule import RULE, apply_rule, optimizer_kind
-from lrfind.suggestion import Suggestion, combine
+from lrfind.suggestion import combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
 OFFSETS = [round(float(c), 2) for c in np.arange(-1.2, 0.61, 0.1)]
 KINDS = ("sgd", "momentum", "adaptive")
+READINGS = tuple((fraction, local) for local in (False, True) for fraction in (0.5, 0.3, 0.15))
+"""Candidates for how a rise is read (`lrfind.analysis.RISE_FRACTION`, and whether it is
+measured against the local noise, `lrfind.analysis.RISE_AGAINST_LOCAL_NOISE`)."""
+NO_DIVERGENCE = (None, ("minimum", 0.5), ("minimum", 1.0), ("knee", 1.0), ("knee", 1.5),
+                 ("knee", 2.0))
+"""Candidates for `lrfind.rule.NO_DIVERGENCE` (None: the end of the ramp)."""
+Variant = tuple[tuple[float, bool], "tuple[str, float] | None"]
+Choice = tuple[Variant, dict[str, tuple[float, float]]]
+
+
+@contextmanager
+def reading_as(reading: tuple[float, bool]):
+    """`lrfind.analysis` reading rises as ``reading`` says, for the duration."""
+    saved = analysis.RISE_FRACTION, analysis.RISE_AGAINST_LOCAL_NOISE
+    analysis.RISE_FRACTION, analysis.RISE_AGAINST_LOCAL_NOISE = reading
+    try:
+        yield
+    finally:
+        analysis.RISE_FRACTION, analysis.RISE_AGAINST_LOCAL_NOISE = saved
+
+
+def frozen_reading() -> tuple[float, bool]:
+    return analysis.RISE_FRACTION, analysis.RISE_AGAINST_LOCAL_NOISE
 
 
 @dataclass
 class TaskCurves:
-    """One task's finds (each with its three curves, read once) and what scores them."""
+    """One task's finds (each with its three curves) and what scores them; each way of
+    reading the curves is read once."""
 
     task: Task
     truth: Truth
     finds: list[LRFinderResult]
 
     def __post_init__(self) -> None:
-        self.readings = [[c.reading for c in curves_of(r)] for r in self.finds]
         self.settings = self.finds[0].optimizer_settings
+        self._read: dict[tuple[float, bool], list] = {}
 
-    def regret(self, rule: dict) -> float:
+    def readings(self, reading: tuple[float, bool]) -> list:
+        """Per find: its curves' readings and the reading of their mean curve."""
+        if reading not in self._read:
+            with reading_as(reading):
+                self._read[reading] = [
+                    ([analysis.read_curve(*c.curve_inputs()[:2], stopped=c.curve_inputs()[2])
+                      for c in curves_of(find)], _pooled_reading(find))
+                    for find in self.finds
+                ]
+        return self._read[reading]
+
+    def regret(self, variant: Variant, rule: dict) -> float:
         """Median regret over the finds of the suggestion ``rule`` gives."""
+        reading, no_divergence = variant
         regrets = []
-        for find, readings in zip(self.finds, self.readings, strict=True):
-            lr = combine([apply_rule(r, **self.settings, rule=rule) for r in readings],
-                         pooled=lambda find=find: self._pooled(find, rule)).lr
+        for curves, pooled in self.readings(reading):
+            def rule_on(r, no_divergence=no_divergence):
+                return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence)
+
+            lr = combine([rule_on(r) for r in curves],
+                         pooled=lambda pooled=pooled: None if pooled is None else rule_on(pooled)
+                         ).lr
             regrets.append(self.truth.interpolated_regret(
                 keras_default_lr(self.task) if lr is None else lr))
         return float(np.median(regrets))
 
-    def _pooled(self, find: LRFinderResult, rule: dict) -> Suggestion | None:
-        reading = find.pooled_reading
-        return None if reading is None else apply_rule(reading, **self.settings, rule=rule)
+
+def _pooled_reading(find: LRFinderResult) -> analysis.CurveReading | None:
+    pooled = analysis.pool_curves([run.curve_inputs() for run in curves_of(find)])
+    return None if pooled is None else analysis.read_curve(pooled[0], pooled[1],
+                                                           stopped=pooled[2])
 
 
 def load(groups: list[str]) -> list[TaskCurves]:
@@ -88,15 +137,17 @@ def kind_of(t: TaskCurves) -> str:
 
 
 class Search:
-    """Regrets of every (f, offset) per task, computed once."""
+    """Regrets of every (f, offset) per task, for one way of reading rises and one
+    no-divergence stand-in, computed once."""
 
-    def __init__(self, tasks: list[TaskCurves]) -> None:
-        self.tasks = tasks
+    def __init__(self, tasks: list[TaskCurves], variant: Variant) -> None:
+        self.tasks, self.variant = tasks, variant
         self.table: dict[str, dict[tuple[float, float], float]] = {}
         for t in tasks:
             kind = kind_of(t)
             self.table[t.task.name] = {
-                (f, c): t.regret({**RULE, kind: (f, c)}) for f in FRACTIONS for c in OFFSETS
+                (f, c): t.regret(variant, {**RULE, kind: (f, c)})
+                for f in FRACTIONS for c in OFFSETS
             }
 
     def choose(self, kind: str, names: list[str]) -> tuple[float, float]:
@@ -119,53 +170,92 @@ class Search:
     def regret(self, name: str, key: tuple[float, float]) -> float:
         return self.table[name][key]
 
+    def choose_all(self, names: list[str]) -> dict[str, tuple[float, float]]:
+        return {kind: self.choose(kind, names) for kind in KINDS}
+
+    def score(self, names: list[str], constants: dict[str, tuple[float, float]]) -> float:
+        """Geometric-mean regret over ``names`` with each kind's ``constants``."""
+        return geomean([self.regret(n, constants[kind_of(self._task(n))]) for n in names])
+
+
+def choose(searches: dict[Variant, Search], names: list[str]) -> Choice:
+    """The reading of rises, the no-divergence stand-in and the kinds' constants chosen on
+    ``names``."""
+    choices = {d: search.choose_all(names) for d, search in searches.items()}
+    best = min(choices, key=lambda d: searches[d].score(names, choices[d]))
+    return best, choices[best]
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--groups", nargs="*", default=["dev", "validation", "holdout"])
+    parser.add_argument("--groups", nargs="*",
+                        default=["dev", "validation", "holdout", "holdout2"])
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     from benchmarks.training import configure_tensorflow
 
     configure_tensorflow(1)
     tasks = load(args.groups)
-    search = Search(tasks)
+    variants = [(reading, d) for reading in READINGS for d in NO_DIVERGENCE]
+    frozen_variant = (frozen_reading(), NO_DIVERGENCE_FROZEN)
+    if frozen_variant not in variants:
+        variants.append(frozen_variant)
+    searches = {v: Search(tasks, v) for v in variants}
+    frozen = searches[frozen_variant]
     names = [t.task.name for t in tasks]
-    chosen = {kind: search.choose(kind, names) for kind in KINDS}
+    chosen_d, chosen = choose(searches, names)
     families = sorted({t.task.family for t in tasks})
+    left_out: dict[str, Choice] = {
+        family: choose(searches, [n for n in names if frozen._task(n).task.family != family])
+        for family in families
+    }
     rows = []
     for t in tasks:
-        name, kind = t.task.name, kind_of(t)
-        rest = [n for n in names if search._task(n).task.family != t.task.family]
-        left_out = search.choose(kind, rest)
-        rows.append((t.task.family, name, kind, search.regret(name, tuple(RULE[kind])),
-                     search.regret(name, chosen[kind]), search.regret(name, left_out),
-                     left_out))
+        name, kind, family = t.task.name, kind_of(t), t.task.family
+        out_d, out = left_out[family]
+        rows.append((family, name, kind, frozen.regret(name, tuple(RULE[kind])),
+                     searches[chosen_d].regret(name, chosen[kind]),
+                     searches[out_d].regret(name, out[kind]), (out_d, out[kind])))
     lines = [
         f"{len(tasks)} tasks ({', '.join(args.groups)}), {len(families)} families, "
         f"{len(FINDER_SEEDS)} finds each. Constants (f, offset): frozen "
-        + ", ".join(f"{k} {RULE[k]}" for k in KINDS) + "; chosen in-sample "
-        + ", ".join(f"{k} {chosen[k]}" for k in KINDS) + ".",
+        + ", ".join(f"{k} {RULE[k]}" for k in KINDS)
+        + f", {_words(frozen_variant)}; chosen in-sample "
+        + ", ".join(f"{k} {chosen[k]}" for k in KINDS)
+        + f", {_words(chosen_d)}.",
+        "",
+        "Geometric-mean regret in-sample for each way of reading rises and no-divergence "
+        "stand-in (each with its own chosen constants): " + "; ".join(
+            f"{_words(v)} {search.score(names, search.choose_all(names)):.3f}"
+            for v, search in searches.items()) + ".",
         "",
         "| regret | median | geometric mean | worst | tasks ≤ 1.10 |",
         "|---|---|---|---|---|",
     ]
-    for label, column in (("frozen rule (lrfind.rule.RULE)", 3), ("chosen in-sample", 4),
+    for label, column in (("frozen rule (lrfind.rule)", 3), ("chosen in-sample", 4),
                           ("chosen leaving the task's family out", 5)):
         values = [r[column] for r in rows]
         lines.append(f"| {label} | {np.median(values):.3f} | {geomean(values):.3f} | "
                      f"{max(values):.2f} | {sum(v <= 1.1 for v in values)}/{len(values)} |")
-    lines += ["", "| family | task | kind | frozen | in-sample | family left out | constants "
-              "chosen without the family |", "|---|---|---|---|---|---|---|"]
-    for family, name, kind, frozen, inside, left, key in sorted(rows):
-        lines.append(f"| {family} | {name} | {kind} | {frozen:.3f} | {inside:.3f} | "
-                     f"{left:.3f} | {key} |")
+    lines += ["", "| family | task | kind | frozen | in-sample | family left out | stand-in, "
+              "constants chosen without the family |", "|---|---|---|---|---|---|---|"]
+    for family, name, kind, frozen_regret, inside, left, (d, key) in sorted(rows):
+        lines.append(f"| {family} | {name} | {kind} | {frozen_regret:.3f} | {inside:.3f} | "
+                     f"{left:.3f} | {_words(d)}, {key} |")
     text = "\n".join(lines)
     print(text)
     if not math.isfinite(sum(r[3] for r in rows)):
         print("some regrets are infinite (a suggestion where training diverges)")
     if args.write_readme:
         write_readme(text, "search")
+
+
+def _words(variant: Variant) -> str:
+    (fraction, local), no_divergence = variant
+    stand_in = ("the ramp's end" if no_divergence is None
+                else f"{no_divergence[0]} + {no_divergence[1]:g}")
+    return (f"rise > {fraction:g} of the descent, against the "
+            f"{'local' if local else 'start'} noise, no divergence: {stand_in}")
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ For every task in `tasks.TASKS` (``--group``):
 Groups: "dev" (rules are chosen on them, `rule_search.py`), "validation" (added after the
 first rule was frozen; chosen on too since), "holdout" (defined after the previous rule was
 frozen and run once; spent, the current rule was chosen on it too), "holdout2" (defined
-before the previous rule was frozen, no range test run on it until then, then run once)
-and "holdout3" (likewise for the current rule: the headline). Each task has a family
+before the current rule was frozen, no range test run on it until then, then run once: the
+headline) and "holdout3" (defined before any change to the current rule; kept unrun for
+the next rule's freeze). Each task has a family
 (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
@@ -247,7 +248,7 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
-    "holdout3": "Holdout 3 (defined before the next rule was frozen, run once after it)",
+    "holdout3": "Holdout 3 (defined before the next rule is frozen, to be run once after it)",
     "holdout2": "Holdout 2 (defined before the current rule was frozen, run once after it)",
     "holdout": "First holdout (defined after the previous rule was frozen, run once; the "
     "current rule was chosen on it too)",

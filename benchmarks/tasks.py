@@ -68,8 +68,9 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout": defined after the current rule
-    (lrfind/rule.py) was frozen, run once to report how it does on tasks it never saw."""
+    frozen, only to check it (now chosen on too); "holdout", "holdout2", "holdout3": each
+    defined before any range test was run on it, then run once with a frozen rule, to report
+    how it does on tasks it never saw (holdout 3 waits for the next rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""

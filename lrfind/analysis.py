@@ -86,6 +86,9 @@ RISE_Z = 5.0
 """A rise is divergence only when this many noise units above the running minimum..."""
 RISE_FRACTION = 0.5
 """... and above it by this fraction of the descent so far."""
+RISE_AGAINST_LOCAL_NOISE = False
+"""Whether a rise is measured against the local scatter of the level and of its running
+minimum (True) or against the noise of a difference from the start (False)."""
 ONSET_Z = 1.0
 """A curve that never fell and then rose diverges where the rise set off: the last point
 before it where the level was within this many noise units of the start."""
@@ -113,6 +116,7 @@ class CurveReading:
     curve: EvenCurve | None = None
     level: np.ndarray | None = None
     noise: np.ndarray | None = None  # scatter of the level (one standard deviation)
+    local_noise: np.ndarray | None = None  # the same without the start's own scatter
     start_level: float = math.nan
     smooth: np.ndarray | None = None  # smoothed level up to the divergence
     slope: np.ndarray | None = None
@@ -195,6 +199,8 @@ def _noise(reading: CurveReading, curve: EvenCurve, end: int) -> np.ndarray:
                             curve.points(NOISE_DECADES, MIN_NOISE_POINTS, end))
     scatter = np.maximum(scatter, 1e-9 + 1e-3 * float(np.median(scatter)))
     noise = CORRELATION * 1.2533 * scatter / math.sqrt(k_level)  # SD of a running median
+    if end == len(level):
+        reading.local_noise = noise
     start_noise = max(float(np.median(noise[:k_start])), 1.4826 * float(
         np.median(np.abs(level[:k_start] - reading.start_level))))
     return np.hypot(noise, start_noise)
@@ -221,7 +227,12 @@ def _divergence(reading: CurveReading, curve: EvenCurve, *, non_finite: bool,
     drop = np.maximum(start - running_min, 0.0)
     descended = np.maximum.accumulate(_fallen(reading, curve))
     rise = level - running_min
-    after = descended & (rise > np.maximum(RISE_Z * noise, RISE_FRACTION * drop))
+    if RISE_AGAINST_LOCAL_NOISE:  # the level and its running minimum, each with its own
+        local = reading.local_noise  # scatter; the start's plays no part in a rise
+        rise_noise = np.hypot(local, local[_running_argmin(level)])
+    else:
+        rise_noise = noise
+    after = descended & (rise > np.maximum(RISE_Z * rise_noise, RISE_FRACTION * drop))
     at_once = ~descended & (level - start > RISE_Z * noise)
     hits = np.flatnonzero(sustained(after | at_once, _span(curve)))
     hits = hits[hits >= min(reading._k_start, len(level) - 1)]  # type: ignore[attr-defined]
@@ -235,6 +246,13 @@ def _divergence(reading: CurveReading, curve: EvenCurve, *, non_finite: bool,
         reading.divergence, reading.divergence_kind = reading.n_finite, "non_finite"
     elif stopped:
         reading.divergence, reading.divergence_kind = len(level) - 1, "stopped"
+
+
+def _running_argmin(values: np.ndarray) -> np.ndarray:
+    """Index of the minimum of ``values[: i + 1]`` for each ``i`` (the first, on ties)."""
+    running = np.minimum.accumulate(values)
+    is_new = np.r_[True, values[1:] < running[:-1]]
+    return np.maximum.accumulate(np.where(is_new, np.arange(len(values)), 0))
 
 
 def _descent(reading: CurveReading, curve: EvenCurve) -> None:

@@ -49,6 +49,10 @@ SGD with momentum the descent rule's own place, ``f = 1``, 1.2 decades below).""
 SGD_OPTIMIZERS = ("SGD",)
 """Optimizer classes of the "sgd" (or, with a momentum, "momentum") kind; every other named
 optimizer is "adaptive"."""
+NO_DIVERGENCE: tuple[str, float] | None = None
+"""A curve that never diverged: the stand-in for its divergence, ``(point, decades)``: this
+many decades above that named point ("knee" or "minimum"), or the end of the ramp if nearer;
+None: the end of the ramp."""
 MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
 """``max_lr`` sits this many decades below the divergence point."""
 MIN_DESCENT_BATCHES = 3
@@ -83,10 +87,11 @@ def density_shift(points_per_decade: float) -> float:
 
 def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
                momentum: float | None = None,
-               rule: dict[str | None, tuple[float, float]] | None = None) -> Suggestion:
+               rule: dict[str | None, tuple[float, float]] | None = None,
+               no_divergence: tuple[str, float] | None = NO_DIVERGENCE) -> Suggestion:
     """The suggestion for a read curve (see the module docstring for the rule) with an
-    optimizer of this class name and momentum; ``rule`` replaces `RULE`
-    (``benchmarks/rule_search.py`` tries others)."""
+    optimizer of this class name and momentum; ``rule`` and ``no_divergence`` replace `RULE`
+    and `NO_DIVERGENCE` (``benchmarks/rule_search.py`` tries others)."""
     points = reading.points
     if reading.problem is not None:
         return Suggestion(None, None, None, False, reading.problem, points, basis="none")
@@ -95,11 +100,16 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
     lrs = reading.lrs
     first, last = float(lrs[0]), float(lrs[reading.n_finite - 1])
     divergence = points.get("divergence")
-    top = divergence.lr if divergence is not None else last
     shift = density_shift(reading.curve.points_per_decade)
     if not reading.measurable:
         return _divergence_anchored(reading, kind, divergence, shift, first)
     knee = points["knee"]
+    top = last
+    if divergence is not None:
+        top = divergence.lr
+    elif no_divergence is not None:
+        anchor, decades = no_divergence
+        top = min(last, points[anchor].lr * 10**decades)
     f, offset = (RULE if rule is None else rule)[kind]
     x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr)) + offset + shift
     fell = reading.lr_at(reading.first_fall) if reading.first_fall is not None else first
@@ -108,8 +118,7 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
     min_lr = min(start.lr if start is not None else lr, lr)
     max_lr = max(min(top / 10**MAX_LR_BELOW_DIVERGENCE_DECADES, top), lr)
     reason = (f"{lr:.3g}: {f:.0%} of the way from where the loss has come 90% down "
-              f"({knee.lr:.3g}) to " + (f"where it diverges ({top:.3g})" if divergence
-                                         else f"the end of the ramp ({top:.3g})")
+              f"({knee.lr:.3g}) to " + _top_words(divergence, top, last, no_divergence)
               + f", in log(lr), {abs(offset + shift):.2f} decades "
               + ("lower" if offset + shift < 0 else "higher")
               + f" ({_kind_words(kind)}).")
@@ -158,6 +167,16 @@ def _divergence_anchored(reading: CurveReading, kind: str | None,
     if not reliable:
         reason += _COARSE
     return Suggestion(lr, lr, lr, reliable, reason, points, basis="divergence")
+
+
+def _top_words(divergence: CurvePoint | None, top: float, last: float,
+               no_divergence: tuple[str, float] | None) -> str:
+    if divergence is not None:
+        return f"where it diverges ({top:.3g})"
+    if top < last:
+        return (f"{top:.3g} (it never diverged: {no_divergence[1]:g} decades above "
+                f"the {no_divergence[0]} stands in for the divergence)")
+    return f"the end of the ramp ({top:.3g})"
 
 
 _COARSE = (" Unreliable: the ramp has fewer than 5 batches a decade, too coarse to place an "

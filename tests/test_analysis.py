@@ -497,3 +497,55 @@ def test_a_dense_run_stopped_as_diverged_agrees_with_its_reading() -> None:
     assert "raise end_lr" not in s.reason
     assert "divergence" in s.points and s.points["divergence"].lr <= lrs[-1]
     assert s.lr is not None and s.lr < s.points["divergence"].lr
+
+
+# -------------------------------------- candidates for the next rule (inert by default)
+@given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=40))
+def test_running_argmin_points_at_the_first_minimum_so_far(values) -> None:
+    from lrfind.analysis import _running_argmin
+
+    values = np.asarray(values)
+    expected = [int(np.argmin(values[: i + 1])) for i in range(len(values))]
+    assert _running_argmin(values).tolist() == expected
+
+
+def _falls_then_flat(n: int = 800, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A loss that falls from 1e-4 to 1e-2 and stays flat to the ramp's end (1e+1)."""
+    lrs = np.geomspace(1e-10, 10, n)
+    x = np.log10(lrs)
+    noise = np.random.default_rng(seed).normal(0, 0.01, n)
+    return lrs, 2.0 / (1.0 + np.exp(3.0 * (x + 3.0))) + 0.2 + noise
+
+
+def test_without_a_divergence_the_stand_in_caps_the_suggestion() -> None:
+    from lrfind.rule import apply_rule, density_shift
+
+    reading = read_curve(*_falls_then_flat())
+    assert "divergence" not in reading.points
+    ramp_end = apply_rule(reading, "SGD", momentum=0.9, no_divergence=None)
+    knee = reading.points["knee"].lr
+    capped = apply_rule(reading, "SGD", momentum=0.9, no_divergence=("knee", 1.0))
+    f, offset = RULE["momentum"]
+    offset += density_shift(reading.curve.points_per_decade)
+    assert ramp_end.lr == pytest.approx(10 ** (math.log10(10.0) * f
+                                               + (1 - f) * math.log10(knee) + offset))
+    assert capped.lr == pytest.approx(10 ** (math.log10(knee) + f * 1.0 + offset), rel=1e-6)
+    assert "stands in for the divergence" in capped.reason
+
+
+def test_a_rise_to_a_plateau_read_against_the_local_noise(monkeypatch) -> None:
+    """A loss that starts high and scattered (raw inputs), falls 25x, then jumps to a dead
+    network's plateau a third of the way back up: a divergence only when the rise is read
+    against its own local noise and a smaller share of the descent."""
+    import lrfind.analysis as analysis
+
+    rng = np.random.default_rng(1)
+    lrs = np.geomspace(1e-10, 10, 800)
+    x = np.log10(lrs)
+    level = np.where(x < -1.5, 0.25 + 6.0 / (1.0 + np.exp(3.0 * (x + 4.0))), 2.3)
+    losses = level * np.exp(rng.normal(0, 0.05, 800)) + np.where(x < -7, rng.normal(0, 1.5, 800), 0)
+    assert "divergence" not in read_curve(lrs, losses).points
+    monkeypatch.setattr(analysis, "RISE_AGAINST_LOCAL_NOISE", True)
+    monkeypatch.setattr(analysis, "RISE_FRACTION", 0.3)
+    divergence = read_curve(lrs, losses).points["divergence"]
+    assert 10**-1.6 < divergence.lr < 10**-1.2
