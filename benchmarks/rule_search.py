@@ -18,11 +18,14 @@ refusal scores as the Keras default LR.
 * **frozen**: the constants in `lrfind.rule.RULE`, as committed.
 
 Each choice takes the worst of ``(f, offset)`` and its grid neighbours (offset +- 0.1,
-f +- 0.1), so that a choice sitting next to a cliff is not rewarded. The stand-in for the
-divergence of a curve that never diverged (`lrfind.rule.NO_DIVERGENCE_DECADES` above the
-minimum, or the ramp's end) is chosen with them, one for all kinds: for each candidate the
-kinds' constants are chosen as above, and the candidate whose choice has the lowest
-geometric-mean regret over all the tasks given wins (leaving a family out: over the rest).
+f +- 0.1), so that a choice sitting next to a cliff is not rewarded. Two candidates for the
+next rule are chosen with them, one for all kinds: how a rise is read (`READINGS`: the share
+of the descent, `lrfind.analysis.RISE_FRACTION`, and the noise it is measured against,
+`lrfind.analysis.RISE_AGAINST_LOCAL_NOISE`) and the stand-in for the divergence of a curve
+that never diverged (`NO_DIVERGENCE`: decades above its knee or minimum, or the ramp's end,
+`lrfind.rule.NO_DIVERGENCE`). For each combination the kinds' constants are chosen as
+above, and the combination whose choice has the lowest geometric-mean regret over all the
+tasks given wins (leaving a family out: over the rest).
 
     python -m benchmarks.rule_search              # dev, validation, both spent holdouts
     python -m benchmarks.rule_search --groups dev --write-readme
@@ -49,7 +52,7 @@ from lrfind import analysis
 from lrfind.result import LRFinderResult
 from lrfind.rule import NO_DIVERGENCE as NO_DIVERGENCE_FROZEN
 from lrfind.rule import RULE, apply_rule, optimizer_kind
-from lrfind.suggestion import combine
+from lrfind.suggestion import Suggestion, combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
 OFFSETS = [round(float(c), 2) for c in np.arange(-1.2, 0.61, 0.1)]
@@ -97,8 +100,7 @@ class TaskCurves:
         if reading not in self._read:
             with reading_as(reading):
                 self._read[reading] = [
-                    ([analysis.read_curve(*c.curve_inputs()[:2], stopped=c.curve_inputs()[2])
-                      for c in curves_of(find)], _pooled_reading(find))
+                    ([_read(c.curve_inputs()) for c in curves_of(find)], _pooled_reading(find))
                     for find in self.finds
                 ]
         return self._read[reading]
@@ -106,11 +108,12 @@ class TaskCurves:
     def regret(self, variant: Variant, rule: dict) -> float:
         """Median regret over the finds of the suggestion ``rule`` gives."""
         reading, no_divergence = variant
+
+        def rule_on(r: analysis.CurveReading) -> Suggestion:
+            return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence)
+
         regrets = []
         for curves, pooled in self.readings(reading):
-            def rule_on(r, no_divergence=no_divergence):
-                return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence)
-
             lr = combine([rule_on(r) for r in curves],
                          pooled=lambda pooled=pooled: None if pooled is None else rule_on(pooled)
                          ).lr
@@ -119,10 +122,16 @@ class TaskCurves:
         return float(np.median(regrets))
 
 
+def _read(inputs: tuple[np.ndarray, np.ndarray, bool]) -> analysis.CurveReading:
+    """`lrfind.analysis.read_curve` of ``(lrs, losses, stopped)``, read afresh (not the
+    result's cached reading, which was made with the frozen constants)."""
+    lrs, losses, stopped = inputs
+    return analysis.read_curve(lrs, losses, stopped=stopped)
+
+
 def _pooled_reading(find: LRFinderResult) -> analysis.CurveReading | None:
     pooled = analysis.pool_curves([run.curve_inputs() for run in curves_of(find)])
-    return None if pooled is None else analysis.read_curve(pooled[0], pooled[1],
-                                                           stopped=pooled[2])
+    return None if pooled is None else _read(pooled)
 
 
 def load(groups: list[str]) -> list[TaskCurves]:
@@ -141,7 +150,7 @@ class Search:
     no-divergence stand-in, computed once."""
 
     def __init__(self, tasks: list[TaskCurves], variant: Variant) -> None:
-        self.tasks, self.variant = tasks, variant
+        self.tasks = tasks
         self.table: dict[str, dict[tuple[float, float], float]] = {}
         for t in tasks:
             kind = kind_of(t)
