@@ -55,7 +55,7 @@ from lrfind.rule import RULE, apply_rule, optimizer_kind
 from lrfind.suggestion import Suggestion, combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
-OFFSETS = [round(float(c), 2) for c in np.arange(-1.2, 0.61, 0.1)]
+OFFSETS = [round(float(c), 2) for c in np.arange(-2.0, 0.61, 0.1)]
 KINDS = ("sgd", "momentum", "adaptive")
 READINGS = tuple((fraction, local) for local in (False, True) for fraction in (0.5, 0.3, 0.15))
 """Candidates for how a rise is read (`lrfind.analysis.RISE_FRACTION`, and whether it is
