@@ -505,7 +505,7 @@ def test_a_dense_run_stopped_as_diverged_agrees_with_its_reading() -> None:
     assert s.lr is not None and s.lr < s.points["divergence"].lr
 
 
-# -------------------------------------- candidates for the next rule (inert by default)
+# ----------------------- the no-divergence stand-in, and a rise read against local noise
 @given(st.lists(st.floats(-1e3, 1e3), min_size=1, max_size=40))
 def test_running_argmin_points_at_the_first_minimum_so_far(values) -> None:
     from lrfind.analysis import _running_argmin
