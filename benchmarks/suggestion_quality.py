@@ -22,11 +22,10 @@ For every task in `tasks.TASKS` (``--group``):
    finder seed, lrfind's rule, regret read off the grid.
 
 Groups: "dev" (rules are chosen on them, `rule_search.py`), "validation" (added after the
-first rule was frozen; chosen on too since), "holdout" (defined after the previous rule was
-frozen and run once; spent, the current rule was chosen on it too), "holdout2" (defined
-before the current rule was frozen, no range test run on it until then, then run once: the
-headline) and "holdout3" (defined before any change to the current rule; kept unrun for
-the next rule's freeze). Each task has a family
+first rule was frozen; chosen on too since), "holdout" and "holdout2" (each defined before a
+rule was frozen, run once with it; spent: the current rule was chosen on them) and
+"holdout3" (defined before the current rule was frozen at e6fe281, run once after it: the
+headline). Each task has a family
 (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
@@ -248,11 +247,13 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
-    "holdout3": "Holdout 3 (defined before the next rule is frozen, to be run once after it)",
-    "holdout2": "Holdout 2 (defined before the current rule was frozen, run once after it)",
-    "holdout": "First holdout (defined after the previous rule was frozen, run once; the "
-    "current rule was chosen on it too)",
-    "validation": "Validation tasks (added after the first rule was frozen)",
+    "holdout3": "Holdout 3 (defined before the current rule was frozen, run once after it: "
+    "the headline)",
+    "holdout2": "Holdout 2 (run once with the previous rule; spent: the current rule was "
+    "chosen on it)",
+    "holdout": "First holdout (run once with the rule before the previous one; spent: the "
+    "current rule was chosen on it)",
+    "validation": "Validation tasks (added after the first rule was frozen; chosen on since)",
     "dev": "Dev tasks (rules are chosen on these)",
 }
 

@@ -70,7 +70,8 @@ class Task:
     """"dev": rules are chosen on these; "validation": added after the first rule was
     frozen, only to check it (now chosen on too); "holdout", "holdout2", "holdout3": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdout 3 waits for the next rule)."""
+    how it does on tasks it never saw (holdout 3 was run with the current rule, e6fe281;
+    the others are spent: later rules were chosen on them)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""

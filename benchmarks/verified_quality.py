@@ -4,8 +4,10 @@ For every task (``--group``) and finder seed:
 
 1. ``LRFinder.find`` at its defaults (three range tests of 800 batches, the task's batch
    size): the curve's suggestion (``result.curve_suggestion``).
-2. ``result.verify`` with ``--budget`` batches of trials (scored on a held-out slice of the
-   training data, never on the task's validation set, which the ground truth is measured on).
+2. ``result.verify`` with ``--budget`` batches of trials, scored on a held-out slice of the
+   training data; with ``--score-on validation``, on the task's validation set instead (as a
+   user's ``validation_data``: the set the truth is measured on, as a user's LR is judged on
+   their own validation set).
 3. A plain log-spaced grid search over 1e-6..1 (``GRID_POINTS`` LRs, each the same share of
    the same total batches as the range tests and the trials together, no halving), scored on
    the same held-out slice: what the batches would buy without a range test.
@@ -16,6 +18,7 @@ refusal is scored as the Keras default LR. Results are cached per task/seed/budg
 
     python -m benchmarks.verified_quality --group dev --seeds 100 101
     python -m benchmarks.verified_quality --group holdout --budgets 800 1600 3200
+    python -m benchmarks.verified_quality --group holdout3 --seeds 100 --score-on validation
 """
 
 from __future__ import annotations
@@ -43,23 +46,29 @@ GRID_POINTS = 7
 GRID_RANGE = (1e-6, 1.0)
 
 
-def run_one(task: Task, seed: int, budget: int) -> dict:
-    """One task and finder seed: the three LRs (curve, verified, grid search) and costs."""
+def run_one(task: Task, seed: int, budget: int, score_on: str = "holdout") -> dict:
+    """One task and finder seed: the three LRs (curve, verified, grid search) and costs.
+
+    ``score_on="validation"`` scores the trials and the grid search on the task's validation
+    set (as a user's ``validation_data``), the set the truth is measured on, as a user's own
+    validation set is the one their LR is judged by."""
     from lrfind import LRFinder
     from lrfind.trials import run_trials
 
-    x, y, _, _ = load_data(task.data)
+    x, y, x_val, y_val = load_data(task.data)
+    validation = (x_val, y_val) if score_on == "validation" else None
     model = build_model(task, seed)
     t0 = time.perf_counter()
     result = LRFinder(model).find(x, y, batch_size=task.batch_size, seed=seed)
     t1 = time.perf_counter()
     curve = result.curve_suggestion
     range_batches = len(result) + sum(len(r) for r in result.repeats)
-    trials = result.verify(model, x, y, budget=budget, batch_size=task.batch_size, seed=seed)
+    trials = result.verify(model, x, y, budget=budget, batch_size=task.batch_size, seed=seed,
+                           validation_data=validation)
     t2 = time.perf_counter()
     grid = run_trials(model, x, y, lrs=list(np.geomspace(*GRID_RANGE, GRID_POINTS)),
                       budget=range_batches + trials.budget, batch_size=task.batch_size,
-                      seed=seed, halving=False)
+                      seed=seed, halving=False, validation_data=validation)
     t3 = time.perf_counter()
     return {
         "curve": curve.lr, "curve_basis": curve.basis, "verified": trials.lr,
@@ -68,6 +77,17 @@ def run_one(task: Task, seed: int, budget: int) -> dict:
         "grid_batches": grid.budget, "seconds": [t1 - t0, t2 - t1, t3 - t2],
         "trials": trials.to_dict(), "grid_trials": grid.to_dict(),
     }
+
+
+def run_key(name: str, seed: int, budget: int, score_on: str) -> str:
+    """``name/seed/budget``, with ``/validation`` when scored on the validation set."""
+    return f"{name}/{seed}/{budget}" + ("/validation" if score_on == "validation" else "")
+
+
+def parse_key(key: str) -> tuple[str, int, int, str]:
+    """`run_key` read back: (name, seed, budget, score_on)."""
+    name, seed, budget, *rest = key.split("/")
+    return name, int(seed), int(budget), rest[0] if rest else "holdout"
 
 
 def load_results() -> dict:
@@ -86,8 +106,8 @@ def carry_over(data: dict) -> None:
         data["recorder"] = verifier_hash()
         return
     key, old = next(iter(sorted(data["runs"].items())))
-    name, seed, budget = key.split("/")
-    new = run_one(TASKS_BY_NAME[name], int(seed), int(budget))
+    name, seed, budget, score_on = parse_key(key)
+    new = run_one(TASKS_BY_NAME[name], seed, budget, score_on)
     same = all(new[kind] == old[kind] for kind in ("curve", "verified", "grid_search"))
     print(f"the recording code changed since {data['recorder']}; {key} gives "
           f"{'the same' if same else 'different'} LRs", flush=True)
@@ -96,18 +116,21 @@ def carry_over(data: dict) -> None:
 
 
 def save_results(data: dict) -> None:
-    """Merge with the file on disk (another run may have added runs), write atomically."""
+    """Merge with the file on disk (another run may have added runs, recorded by the same
+    code), write atomically."""
     with open(RESULTS.with_suffix(".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if RESULTS.exists():
-            data["runs"] = {**json.loads(RESULTS.read_text())["runs"], **data["runs"]}
+            disk = json.loads(RESULTS.read_text())
+            if disk["recorder"] == data["recorder"]:
+                data["runs"] = {**disk["runs"], **data["runs"]}
         tmp = RESULTS.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
         os.replace(tmp, RESULTS)
 
 
 def table(data: dict, tasks: list[Task], budget: int, cache: Cache,
-          seeds: list[int]) -> list[str]:
+          seeds: list[int], score_on: str) -> list[str]:
     rows = {"curve": [], "verified": [], "grid_search": [], "Keras default": []}
     hits = {k: 0 for k in rows}
     count = 0
@@ -115,8 +138,9 @@ def table(data: dict, tasks: list[Task], budget: int, cache: Cache,
         truth = task_truth(cache, task)
         per = {k: [] for k in rows}
         for key, run in data["runs"].items():
-            name, seed, run_budget = key.split("/")
-            if name != task.name or int(run_budget) != budget or int(seed) not in seeds:
+            name, seed, run_budget, run_score_on = parse_key(key)
+            if (name, run_budget, run_score_on) != (task.name, budget, score_on) \
+                    or seed not in seeds:
                 continue
             count += 1
             for kind in ("curve", "verified", "grid_search"):
@@ -128,7 +152,8 @@ def table(data: dict, tasks: list[Task], budget: int, cache: Cache,
         for kind in rows:
             if per[kind]:
                 rows[kind].append(float(np.median(per[kind])))
-    lines = [f"budget {budget} batches of trials; {count} runs over {len(rows['curve'])} tasks",
+    lines = [f"budget {budget} batches of trials, scored on the {score_on} set; {count} runs "
+             f"over {len(rows['curve'])} tasks",
              "| LR from | median regret | geometric mean | worst task | in band |",
              "|---|---|---|---|---|"]
     for kind, values in rows.items():
@@ -144,8 +169,8 @@ def table(data: dict, tasks: list[Task], budget: int, cache: Cache,
 MARGINS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 1.0)
 
 
-def replay(data: dict, tasks: list[Task], budget: int, cache: Cache, seeds: list[int]
-           ) -> list[str]:
+def replay(data: dict, tasks: list[Task], budget: int, cache: Cache, seeds: list[int],
+           score_on: str) -> list[str]:
     """Choose again from the stored trials with each margin of `MARGINS`
     (`lrfind.trial_results.choose`): no training, the same trials."""
     from lrfind.trial_results import TrialsResult, choose
@@ -154,8 +179,8 @@ def replay(data: dict, tasks: list[Task], budget: int, cache: Cache, seeds: list
     for task in tasks:
         truth = task_truth(cache, task)
         runs = [run for key, run in data["runs"].items() if "trials" in run
-                and key.split("/")[0] == task.name and int(key.split("/")[2]) == budget
-                and int(key.split("/")[1]) in seeds]
+                and (parse_key(key)[0], *parse_key(key)[2:]) == (task.name, budget, score_on)
+                and parse_key(key)[1] in seeds]
         if not runs:
             continue
         for margin in MARGINS:
@@ -180,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tasks", nargs="*")
     parser.add_argument("--seeds", type=int, nargs="*", default=[100, 101])
     parser.add_argument("--budgets", type=int, nargs="*", default=[800])
+    parser.add_argument("--score-on", choices=("holdout", "validation"), default="holdout",
+                        help="score the trials on a held-out slice of the training data "
+                             "(default) or on the task's validation set, as validation_data")
     parser.add_argument("--report", action="store_true", help="only print the tables")
     parser.add_argument("--replay", action="store_true",
                         help="also choose again from the stored trials with other margins")
@@ -193,10 +221,10 @@ def main(argv: list[str] | None = None) -> None:
         for task in tasks:
             for seed in args.seeds:
                 for budget in args.budgets:
-                    key = f"{task.name}/{seed}/{budget}"
+                    key = run_key(task.name, seed, budget, args.score_on)
                     if key in data["runs"]:
                         continue
-                    data["runs"][key] = run_one(task, seed, budget)
+                    data["runs"][key] = run_one(task, seed, budget, args.score_on)
                     save_results(data)
                     run = data["runs"][key]
                     print(f"{key:45s} curve {run['curve'] or math.nan:9.3g} verified "
@@ -206,9 +234,9 @@ def main(argv: list[str] | None = None) -> None:
         f"older code (recorder {data['recorder']}; now {verifier_hash()})")
     print(f"runs recorded by {current}")
     for budget in args.budgets:
-        print("\n".join(table(data, tasks, budget, cache, args.seeds)))
+        print("\n".join(table(data, tasks, budget, cache, args.seeds, args.score_on)))
         if args.replay:
-            print("\n".join(replay(data, tasks, budget, cache, args.seeds)))
+            print("\n".join(replay(data, tasks, budget, cache, args.seeds, args.score_on)))
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ class ProcessRequest:
     multi: bool = False
 
 
-def join(request: ProcessRequest | None, *, verify: bool = False) -> ProcessRequest:
+def join(request: ProcessRequest | None) -> ProcessRequest:
     """Check the options and, for more than one process, join the others (before the model
     is loaded: its variables are laid out over all the processes' devices). A ValueError
     says what to fix (the command line's exit 2)."""
@@ -85,9 +85,6 @@ def join(request: ProcessRequest | None, *, verify: bool = False) -> ProcessRequ
             f"(KERAS_BACKEND is {backend!r}): run KERAS_BACKEND=jax lrfind ... on every "
             "process (pip install jax)."
         )
-    if verify:
-        raise ValueError("--verify is not supported across processes yet; run the trials "
-                         "on one process.")
     from lrfind.processes import initialize
 
     with _native_stdout_to_stderr():  # gloo announces its connections on stdout (--json)

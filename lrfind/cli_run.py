@@ -162,7 +162,7 @@ def run(options: Options, err: Console) -> int:
     inputs.check_output_dir(options.out)
     with _bad_input():  # across processes: join them before the model is loaded
         options = dataclasses.replace(options, processes=cli_processes.join(
-            options.processes, verify=options.verify))
+            options.processes))
     show = not options.quiet and cli_processes.writes(options.processes)
     quiet_keras = keras_warnings_held_back(enabled=not options.debug)
     noise = native_noise_held_back(err, enabled=not options.debug, replay=show)

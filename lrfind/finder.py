@@ -193,7 +193,7 @@ class LRFinder:
         check_run_length(steps, epochs)
         repeats = check_positive_int("repeats", DEFAULT_REPEATS if repeats is None else repeats)
         shares = shard_inputs(x, y, sample_weight, batch_size=batch_size, shard=shard,
-                              validation_data=validation_data, verify=verify)
+                              validation_data=validation_data)
         x, y, sample_weight = shares.x, shares.y, shares.sample_weight
         global_batch_size, batch_size = shares.batch_size, shares.process_batch_size
         with shares.all_or_none():  # across processes: each passes, or all fail
@@ -244,8 +244,9 @@ class LRFinder:
         self.result = result
         if verify:
             result.verify(model, x, y, budget=budget, candidates=candidates,
-                          batch_size=batch_size, validation_data=validation_data,
-                          seed=0 if seed is None else seed, on_trial=on_trial)
+                          batch_size=global_batch_size, validation_data=validation_data,
+                          seed=0 if seed is None else seed, on_trial=on_trial,
+                          shard=None if shard is None else "given")  # x, y: this one's
         return result
 
     def _run(self, test: LRRangeTest, data: Any, run: Any, seed: int | None, verbose: int,

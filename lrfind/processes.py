@@ -230,7 +230,7 @@ class ProcessData:
 
 def shard_inputs(
     x: Any, y: Any, sample_weight: Any, *, batch_size: int | None, shard: str | None,
-    validation_data: Any = None, verify: bool = False, topo: Topology | None = None,
+    validation_data: Any = None, topo: Topology | None = None,
     names: ArgumentNames = PYTHON_NAMES,
 ) -> ProcessData:
     """This process's share of the data and batch, for a run over `topology`'s processes.
@@ -250,7 +250,7 @@ def shard_inputs(
     shard = check_shard(shard, topo.count, names)
     if not topo.multi:
         return ProcessData(x, y, sample_weight, batch_size, batch_size)
-    _check_multi_process_run(topo, validation_data, verify)
+    _check_multi_process_run(topo, validation_data)
     data = ProcessData(x, y, sample_weight, batch_size, batch_size, topo, shard)
     if is_array_data(x):
         global_batch = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
@@ -276,7 +276,7 @@ def shard_inputs(
     return data
 
 
-def _check_multi_process_run(topo: Topology, validation_data: Any, verify: bool) -> None:
+def _check_multi_process_run(topo: Topology, validation_data: Any) -> None:
     distribution = keras.distribution.distribution()
     if not isinstance(distribution, keras.distribution.DataParallel):
         raise ValueError(
@@ -288,10 +288,9 @@ def _check_multi_process_run(topo: Topology, validation_data: Any, verify: bool)
         )
     if validation_data is not None:
         raise ValueError("validation_data is not supported across processes yet: each "
-                         "process would score its own subset. Leave it out.")
-    if verify:
-        raise ValueError("verify=True is not supported across processes yet; run the "
-                         "trials on one process.")
+                         "process would score its own subset. Leave it out (the trials of "
+                         "verify=True then score on a held-out slice of every process's "
+                         "shard, one loss over all of them).")
 
 
 def _slice_for_process(structure: Any, topo: Topology) -> Any:

@@ -268,6 +268,7 @@ class LRFinderResult:
         validation_data: Any = None,
         seed: int = 0,
         on_trial: Any = None,
+        shard: str | None = None,
     ) -> TrialsResult:
         """Measure the suggestion: train a few candidate LRs from the curve for a short
         budget each and keep the one with the lowest held-out loss (`lrfind.trials`).
@@ -284,8 +285,13 @@ class LRFinderResult:
             validation_data: score on it; else on a held-out slice of the training data.
             seed: order of the training batches (the same for every trial).
             on_trial: called as ``on_trial(rung, lr, batches, held_out_loss)``.
+            shard: across processes, as in `LRFinder.find` (``batch_size`` is then the
+                global batch): every process holds out a slice of its own share, and each
+                trial's held-out loss is the one loss over all of them, the same on every
+                process, as is the chosen LR. Ignored on one process.
         """
         from lrfind._defaults import DEFAULT_TRIAL_BUDGET, DEFAULT_TRIAL_CANDIDATES
+        from lrfind.processes import agree, shard_inputs
         from lrfind.trial_results import candidates_for
         from lrfind.trials import run_trials
 
@@ -298,12 +304,20 @@ class LRFinderResult:
         def extend(lr: float, edge: str) -> float:
             return lr * spacing if edge == "up" else lr / spacing
 
-        self.trials = run_trials(
-            model, x, y, lrs=lrs, budget=budget or DEFAULT_TRIAL_BUDGET,
-            batch_size=batch_size or self.settings.get("batch_size"),
-            validation_data=validation_data, seed=seed, curve_lr=curve.lr, extend=extend,
-            on_trial=on_trial,
-        )
+        shares = shard_inputs(x, y, None, batch_size=batch_size or self.settings.get(
+            "batch_size"), shard=shard, validation_data=validation_data)
+        agree(shares.topology, "the trials' data (give every process a shard of the same "
+              "length, or shard='auto')", rows=shares.rows)
+        with shares.fit_scope():
+            self.trials = run_trials(
+                model, shares.x, shares.y, lrs=lrs, budget=budget or DEFAULT_TRIAL_BUDGET,
+                batch_size=shares.process_batch_size, validation_data=validation_data,
+                seed=seed, curve_lr=curve.lr, extend=extend, on_trial=on_trial,
+            )
+        agree(shares.topology, "the trials' outcome", lr=self.trials.lr,
+              trained=self.trials.budget)
+        if shares.multi:
+            self.trials.scored_on += f" on each of {shares.topology.count} processes"
         return self.trials
 
     def plot(self, ax: Any = None, *, derivative: bool = False) -> Figure:

@@ -25,7 +25,7 @@ import pytest
 from lrfind._defaults import check_global_batch_size, check_process_options, check_shard
 
 ROOT = Path(__file__).resolve().parents[1]
-TIMEOUT = 150  # seconds for a whole launch; a run takes about 30 s on 2 shared cores
+TIMEOUT = 240  # seconds for a whole launch; a run takes about 30 s on 2 shared cores
 
 
 def free_port() -> int:
@@ -111,6 +111,7 @@ WORKER = textwrap.dedent(
                         "stop": result.stop_reason, "lr": result.suggestion.lr,
                         "settings": {k: result.settings.get(k) for k in
                                      ("batch_size", "processes", "process_batch_size")},
+                        "trials": result.trials and result.trials.to_dict(),
                         "restored": restored()}
         return result
 
@@ -118,6 +119,8 @@ WORKER = textwrap.dedent(
     result = run("auto", x, y, batch_size=32, seed=0, shard="auto")
     if is_chief(model):
         result.save(f"result{index}.json")
+    # The trials too: one held-out loss over both processes' slices, one chosen LR.
+    run("verify", x, y, batch_size=32, seed=0, shard="auto", verify=True, budget=120)
     # Each process's own shard: the same slices as "auto" takes, so the same curve.
     mine = slice(index * 1600, (index + 1) * 1600)
     run("given", x[mine], y[mine], batch_size=32, seed=0, shard="given")
@@ -153,7 +156,7 @@ def test_two_processes_record_one_curve_stop_together_and_restore(tmp_path: Path
     auto = first["auto"]
     assert len(auto["losses"]) == 100 and auto["stop"] == "completed"
     assert auto["settings"] == {"batch_size": 32, "processes": 2, "process_batch_size": 16}
-    for name in ("auto", "given", "nan"):
+    for name in ("auto", "given", "nan", "verify"):
         # The global batch loss: the same numbers, bit for bit, on both processes.
         assert first[name]["losses"] == second[name]["losses"], name
         assert first[name]["lrs"] == second[name]["lrs"], name
@@ -161,6 +164,12 @@ def test_two_processes_record_one_curve_stop_together_and_restore(tmp_path: Path
         assert first[name]["stop"] == second[name]["stop"], name
         assert first[name]["restored"] and second[name]["restored"], name
     np.testing.assert_allclose(first["given"]["losses"], auto["losses"], rtol=1e-6)
+    assert first["verify"]["losses"] == auto["losses"]  # the same range test, then trials
+    trials = first["verify"]["trials"]
+    assert trials == second["verify"]["trials"]  # losses, choice, band: bit for bit
+    assert trials["scored_on"].endswith("on each of 2 processes")
+    assert trials["lr"] in [t["lr"] for t in trials["trials"]]
+    assert all(None not in t["losses"] for t in trials["trials"])
     assert first["given"]["lr"] == pytest.approx(auto["lr"], rel=1e-6)
 
     # The NaN was on process 1's shard only; both stopped cleanly at the batch before it.
@@ -212,8 +221,9 @@ def test_cli_on_two_processes_chief_reports_and_writes(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", make], cwd=tmp_path, check=True, timeout=120,
                    env={**os.environ, "KERAS_BACKEND": "jax"})
     port = str(free_port())
-    commands = [[*LRFIND, "model.keras", "data.npz", "--steps", "100",
-                 "--seed", "0", "--repeats", "1", "--out", f"out{i}", "--json",
+    commands = [[*LRFIND, "model.keras", "data.npz", "--steps", "100", "--verify",
+                 "--verify-budget", "120", "--seed", "0", "--repeats", "1", "--out", f"out{i}",
+                 "--json",
                  "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2",
                  "--process-id", str(i)] for i in range(2)]
     outputs = launch(commands, tmp_path)
@@ -223,6 +233,8 @@ def test_cli_on_two_processes_chief_reports_and_writes(tmp_path: Path) -> None:
     assert chief_code == worker_code
     chief = json.loads(chief_out)
     assert chief["settings"]["processes"] == 2 and len(chief["lrs"]) == 100
+    assert chief["trials"]["scored_on"].endswith("on each of 2 processes")
+    assert chief["suggestion"]["lr"] is not None
     assert worker_out.strip() == ""  # the report is the chief's
     assert (tmp_path / "out0" / "result.json").exists()
     assert not (tmp_path / "out1").exists()
