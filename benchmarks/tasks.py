@@ -68,10 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout", "holdout2", "holdout3": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout4": each
     defined before any range test was run on it, then run once with a frozen rule, to report
     how it does on tasks it never saw (holdout 3 was run with the current rule, e6fe281;
-    the others are spent: later rules were chosen on them)."""
+    the others are spent: later rules were chosen on them; holdout 4 waits for the next
+    rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -739,6 +740,109 @@ TASKS: tuple[Task, ...] = (
         note="bag of embeddings on the generated sentiment tokens, Adam, batch 256 (6 batches "
         "an epoch)",
     ),
+
+    # Holdout 4: defined on 2026-12-05 (seventh session), after holdout 3 was run once with
+    # the rule of commit e6fe281; no range test is run on these until the next rule is
+    # frozen. Two new data sets (3-bit parity of signs in 3-D; Friedman #2, standardised) and
+    # every family with an optimizer, loss or batch size it was not seen with.
+    Task(
+        "parity3_mlp_adamax_b64", "parity3", ("dense:32:relu", "dense:32:relu", "dense:1:sigmoid"),
+        "adamax", "binary_crossentropy", epochs=15, batch_size=64, group="holdout4",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="the parity of the three coordinates' signs in 3-D (5 % flipped labels), MLP, "
+        "Adamax, batch 64",
+    ),
+    Task(
+        "friedman2_mlp_nadam_mae", "friedman2", (*MLP64, "dense:1:linear"), "nadam", "mae",
+        epochs=10, group="holdout4", family="mlp_regression", seeds=(0, 1, 2),
+        note="Friedman #2 regression (standardised), MLP, MAE, Nadam",
+    ),
+    Task(
+        "cancer_bnmlp_adam_b16", "cancer",
+        ("dense:32:linear", "batchnorm", "relu", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=10, batch_size=16, group="holdout4", family="bn_mlp",
+        seeds=(0, 1, 2),
+        note="breast cancer, MLP with BatchNorm, Adam, batch 16",
+    ),
+    Task(
+        "friedman2_deep8_rmsprop_b64", "friedman2", (*(["dense:32:relu"] * 8), "dense:1:linear"),
+        "rmsprop", "mse", epochs=12, batch_size=64, group="holdout4", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="Friedman #2 regression, 8-layer plain ReLU MLP, MSE, RMSprop, batch 64",
+    ),
+    Task(
+        "shapes_cnn_adagrad_b16", "shapes",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"),
+        "adagrad", "sparse_categorical_crossentropy", epochs=5, batch_size=16, group="holdout4",
+        family="cnn", seeds=(0, 1, 2),
+        note="the shape images, small CNN, Adagrad, batch 16",
+    ),
+    Task(
+        "shapes_bncnn_sgd", "shapes",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, group="holdout4", family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="the shape images, CNN with BatchNorm after each convolution, plain SGD",
+    ),
+    Task(
+        "shapes_xception_nadam_b64", "shapes",
+        ("conv:16:3:linear", "batchnorm", "relu", "xception:32", "flatten", "dense:3:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=8, batch_size=64, group="holdout4",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the shape images, one Xception-style residual block, Nadam, batch 64",
+    ),
+    Task(
+        "adding_gru_adam_b128", "adding", ("gru:24", "dense:1:linear"), "adam", "mse",
+        epochs=20, batch_size=128, group="holdout4", family="rnn", seeds=(0, 1, 2),
+        note="the adding problem, GRU, MSE, Adam, batch 128",
+    ),
+    Task(
+        "sine_transformer_rmsprop", "sine",
+        ("conv1d:16:5:relu", "transformer:2:8:32", "gap1d", "dense:4:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=6, group="holdout4", family="attention",
+        seeds=(0, 1, 2),
+        note="Conv1D stem and a transformer block on the noisy sine waves, RMSprop",
+    ),
+    Task(
+        "sentiment_embbag_sgdm_b64", "sentiment",
+        ("embedding:50:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=15, batch_size=64, optimizer_kwargs={"momentum": 0.9},
+        group="holdout4", family="embedding_text", seeds=(0, 1, 2),
+        note="bag of embeddings on the generated sentiment tokens, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "iris_mlp_rmsprop_b16", "iris", ("dense:16:relu", "dense:3:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=20, batch_size=16, group="holdout4",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="iris (100 training samples, 7 batches per epoch), MLP, RMSprop, batch 16",
+    ),
+    Task(
+        "digits_raw_mlp_adagrad_b16", "digits_raw", (*MLP64, "dense:10:softmax"), "adagrad",
+        "sparse_categorical_crossentropy", epochs=8, batch_size=16, group="holdout4",
+        family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="digits with their raw pixel values 0 to 16, MLP, Adagrad, batch 16",
+    ),
+    Task(
+        "sine_conv1d_lion_b64", "sine",
+        ("conv1d:16:5:relu", "conv1d:32:5:relu", "gmp1d", "dense:4:softmax"), "lion",
+        "sparse_categorical_crossentropy", epochs=10, batch_size=64, group="holdout4",
+        family="conv1d", seeds=(0, 1, 2),
+        note="two Conv1D layers on the noisy sine waves, Lion, batch 64",
+    ),
+    Task(
+        "scurve_lnmlp_adamax_b128", "scurve",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "adamax",
+        "mse", epochs=20, batch_size=128, group="holdout4", family="ln_mlp", seeds=(0, 1, 2),
+        note="the position along the S-curve, MLP with LayerNormalization, MSE, Adamax, "
+        "batch 128",
+    ),
+    Task(
+        "digits_logreg_rmsprop_b128", "digits", ("dense:10:softmax",), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=15, batch_size=128, group="holdout4",
+        family="linear", seeds=(0, 1, 2),
+        note="multinomial logistic regression on the digits, RMSprop, batch 128",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -868,6 +972,16 @@ def _checker(n: int = 2500, cells: int = 3, seed: int = 0) -> tuple[np.ndarray, 
     return x, np.where(flip, 1 - y, y)
 
 
+def _parity3(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform in [-1, 1]^3, labelled 1 when an odd number of coordinates is
+    negative; 5 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 3))
+    y = ((x < 0).sum(axis=1) % 2).astype(int)
+    flip = rng.uniform(size=n) < 0.05
+    return x, np.where(flip, 1 - y, y)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -968,6 +1082,13 @@ def load_data(name: str) -> Arrays:
         x, y, x_val, y_val = _split(*_shapes(), 500)
     elif name == "checker":
         x, y, x_val, y_val = _split(*_checker(), 500)
+    elif name == "parity3":
+        x, y, x_val, y_val = _split(*_parity3(), 500)
+    elif name == "friedman2":
+        x, y = datasets.make_friedman2(n_samples=2500, noise=50.0, random_state=0)
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
