@@ -223,7 +223,7 @@ class LRRangeTest(keras.callbacks.Callback):
             self._points.stop_reason = "fit_ended"
             lrs = self._points.lrs
             warnings.warn(
-                f"The fit ended after {len(self._points)} of the range test's "
+                f"The fit ended after {len(self._points) + self._skipped} of the range test's "
                 f"{self.num_steps} batches, so the ramp stopped at lr "
                 f"{lrs[-1] if lrs else self.start_lr:.3g} instead of "
                 f"{self.end_lr:g}: give fit more epochs or steps, or lower num_steps.",
@@ -262,13 +262,17 @@ class LRRangeTest(keras.callbacks.Callback):
             _ = self.model  # on JAX, reading `model` syncs the variables with the fit's state
             lrs, losses, weights = self._tracker.recorded(since=seen)
         for lr, loss, weight in zip(lrs, losses, weights, strict=True):
-            if len(self._points) >= self.num_steps:
+            if self._ramp_done():
                 break
             if self._record(float(lr), float(loss), float(weight)):
                 return True
-        if len(self._points) >= self.num_steps:
+        if self._ramp_done():
             self._finished = True
         return self._finished
+
+    def _ramp_done(self) -> bool:
+        """Every step of the ramp taken (a skipped first batch took one too)."""
+        return len(self._points) + self._skipped >= self.num_steps
 
     def _record(self, lr: float, loss: float, weight: float = 1.0) -> bool:
         """Add one point; True when it ends the run (NaN/Inf, or divergence)."""
@@ -323,7 +327,7 @@ class LRRangeTest(keras.callbacks.Callback):
         lr = self._ramp.value_at(len(self._points) + self._skipped)
         if value is None or self._record(lr, value, weight):
             return True
-        if len(self._points) >= self.num_steps:
+        if self._ramp_done():
             self._finished = True
         return self._finished
 

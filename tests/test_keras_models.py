@@ -109,6 +109,9 @@ def test_sources_of_the_loss_are_reported() -> None:
     *_, keras2 = run_find("keras2_style_train_step")
     assert keras2.settings["loss_source"] == "compute_loss"
     assert keras2.settings["unrecorded_batches"] == 1
+    # its unrecorded first batch still took a step of the ramp: the ramp ends on time
+    assert keras2.stop_reason == "completed" and len(keras2) == STEPS - 1
+    assert keras2.lrs[-1] == pytest.approx(END_LR)
     *_, standard = run_find("keras3_custom_train_step")
     assert "loss_source" not in standard.settings
 
