@@ -24,8 +24,8 @@ For every task in `tasks.TASKS` (``--group``):
 Groups: "dev" (rules are chosen on them, `rule_search.py`), "validation" (added after the
 first rule was frozen; chosen on too since), "holdout" and "holdout2" (each defined before a
 rule was frozen, run once with it; spent: the current rule was chosen on them) and
-"holdout3" (defined before the current rule was frozen at e6fe281, run once after it: the
-headline). Each task has a family
+"holdout3" and "holdout4" (defined before and after the current rule was frozen at e6fe281,
+each run once with it: the headline). Each task has a family
 (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
@@ -63,7 +63,7 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout3", "holdout2", "holdout", "validation", "dev")
+GROUPS = ("holdout4", "holdout3", "holdout2", "holdout", "validation", "dev")
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
 """Rules trained at by default: lrfind, the best peer on these curves, the baseline."""
@@ -247,8 +247,9 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
-    "holdout3": "Holdout 3 (defined before the current rule was frozen, run once after it: "
+    "holdout4": "Holdout 4 (defined after the current rule was frozen, run once with it: "
     "the headline)",
+    "holdout3": "Holdout 3 (defined before the current rule was frozen, run once after it)",
     "holdout2": "Holdout 2 (run once with the previous rule; spent: the current rule was "
     "chosen on it)",
     "holdout": "First holdout (run once with the rule before the previous one; spent: the "
