@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout4": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout5": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdout 3 was run with the current rule, e6fe281;
-    the others are spent: later rules were chosen on them; holdout 4 waits for the next
-    rule)."""
+    how it does on tasks it never saw (holdouts 3 and 4 were run with the current rule,
+    e6fe281; the others are spent: later rules were chosen on them; holdout 5 waits for the
+    next rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -843,6 +843,120 @@ TASKS: tuple[Task, ...] = (
         family="linear", seeds=(0, 1, 2),
         note="multinomial logistic regression on the digits, RMSprop, batch 128",
     ),
+
+    # Holdout 5: defined on 2026-12-07 (tenth session), after holdout 4 was run once with the
+    # rule of commit e6fe281 and before any change to that rule; no range test is run on
+    # these until the next rule is frozen. Six new data sets (XOR of two signs among ten
+    # coordinates; a polynomial regression, also on raw column scales; imbalanced binary
+    # labels; a heavy-tailed linear regression; 10x10 images of bars; delayed recall of a
+    # token; sentiment with negation) and every family with an optimizer, loss or batch size
+    # it was not seen with.
+    Task(
+        "xor10_mlp_nadam", "xor10", (*MLP64, "dense:1:sigmoid"), "nadam", "binary_crossentropy",
+        epochs=12, group="holdout5", family="mlp_classif", seeds=(0, 1, 2),
+        note="the XOR of two coordinates' signs among ten uniform ones (5 % flipped labels), "
+        "MLP, Nadam",
+    ),
+    Task(
+        "poly_mlp_adagrad_huber_b16", "poly", (*MLP64, "dense:1:linear"), "adagrad", "huber",
+        epochs=8, batch_size=16, group="holdout5", family="mlp_regression", seeds=(0, 1, 2),
+        note="a polynomial and sine regression on six Gaussian features, MLP, Huber, Adagrad, "
+        "batch 16",
+    ),
+    Task(
+        "imbalanced_bnmlp_adamw_b64", "imbalanced",
+        ("dense:64:linear", "batchnorm", "relu", "dense:32:linear", "batchnorm", "relu",
+         "dense:1:sigmoid"),
+        "adamw", "binary_crossentropy", epochs=15, batch_size=64,
+        optimizer_kwargs={"weight_decay": 0.1}, group="holdout5", family="bn_mlp",
+        seeds=(0, 1, 2),
+        note="binary labels, 10 % positive, MLP with BatchNorm, AdamW (weight decay 0.1), "
+        "batch 64",
+    ),
+    Task(
+        "heavytail_linear_nadam_huber_b64", "heavytail", ("dense:1:linear",), "nadam", "huber",
+        epochs=15, batch_size=64, group="holdout5", family="linear", seeds=(0, 1, 2),
+        note="linear regression with Student-t (2 degrees of freedom) noise, one Dense layer, "
+        "Huber, Nadam, batch 64",
+    ),
+    Task(
+        "xor10_deep6_lion_b128", "xor10", (*(["dense:48:relu"] * 6), "dense:1:sigmoid"), "lion",
+        "binary_crossentropy", epochs=20, batch_size=128, group="holdout5",
+        family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="the 10-D XOR, 6-layer plain ReLU MLP, Lion, batch 128",
+    ),
+    Task(
+        "bars_cnn_lion", "bars",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"),
+        "lion", "sparse_categorical_crossentropy", epochs=6, group="holdout5", family="cnn",
+        seeds=(0, 1, 2),
+        note="10x10 images of a horizontal, vertical or diagonal bar in noise, small CNN, Lion",
+    ),
+    Task(
+        "bars_bncnn_adam_b128", "bars",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=15, batch_size=128, group="holdout5",
+        family="bn_cnn", seeds=(0, 1, 2),
+        note="the bar images, CNN with BatchNorm after each convolution, Adam, batch 128",
+    ),
+    Task(
+        "bars_xception_adagrad", "bars",
+        ("randomflip:horizontal", "conv:16:3:linear", "batchnorm", "relu", "xception:32",
+         "flatten", "dense:3:softmax"),
+        "adagrad", "sparse_categorical_crossentropy", epochs=6, group="holdout5",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the bar images, one Xception-style residual block with RandomFlip inside the "
+        "model, Adagrad",
+    ),
+    Task(
+        "recall_lstm_adamw_b64", "recall", ("embedding:16:16", "lstm:32", "dense:4:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=15, batch_size=64,
+        optimizer_kwargs={"weight_decay": 0.01}, group="holdout5", family="rnn",
+        seeds=(0, 1, 2),
+        note="delayed recall: the class is the token at the third of 16 positions, fillers "
+        "after it; Embedding + LSTM, AdamW, batch 64",
+    ),
+    Task(
+        "negation_transformer_adamax", "negation",
+        ("embedding:40:16", "transformer:2:8:32", "gap1d", "dense:1:sigmoid"), "adamax",
+        "binary_crossentropy", epochs=8, group="holdout5", family="attention", seeds=(0, 1, 2),
+        note="sentiment tokens where a 'not' token flips the next word's polarity, transformer "
+        "block, Adamax",
+    ),
+    Task(
+        "negation_embbag_nadam_b128", "negation",
+        ("embedding:40:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "nadam",
+        "binary_crossentropy", epochs=25, batch_size=128, group="holdout5",
+        family="embedding_text", seeds=(0, 1, 2),
+        note="the negation tokens, bag of embeddings (blind to the order), Nadam, batch 128",
+    ),
+    Task(
+        "wine_mlp_adam_b8", "wine", ("dense:32:relu", "dense:3:softmax"), "adam",
+        "sparse_categorical_crossentropy", epochs=10, batch_size=8, group="holdout5",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="wine (120 training samples, 15 batches per epoch), MLP, Adam, batch 8",
+    ),
+    Task(
+        "poly_raw_mlp_adamax_b64", "poly_raw", (*MLP64, "dense:1:linear"), "adamax", "mse",
+        epochs=15, batch_size=64, group="holdout5", family="unnormalised_inputs",
+        seeds=(0, 1, 2),
+        note="the polynomial regression with its columns on scales from 0.1 to 100, MLP, "
+        "MSE, Adamax, batch 64",
+    ),
+    Task(
+        "walk_conv1d_rmsprop_b16", "walk",
+        ("conv1d:16:5:relu", "conv1d:32:5:relu", "gmp1d", "dense:1:linear"), "rmsprop", "mse",
+        epochs=6, batch_size=16, group="holdout5", family="conv1d", seeds=(0, 1, 2),
+        note="two Conv1D layers regressing the maximum of a random walk, MSE, RMSprop, batch 16",
+    ),
+    Task(
+        "imbalanced_lnmlp_rmsprop_b16", "imbalanced",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:sigmoid"),
+        "rmsprop", "binary_crossentropy", epochs=8, batch_size=16, group="holdout5",
+        family="ln_mlp", seeds=(0, 1, 2),
+        note="the imbalanced binary labels, MLP with LayerNormalization, RMSprop, batch 16",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -982,6 +1096,80 @@ def _parity3(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, np.where(flip, 1 - y, y)
 
 
+def _xor10(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Points uniform in [-1, 1]^10, labelled 1 when the first two coordinates have the same
+    sign (the other eight are noise); 5 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1, 1, (n, 10))
+    y = (x[:, 0] * x[:, 1] > 0).astype(int)
+    flip = rng.uniform(size=n) < 0.05
+    return x, np.where(flip, 1 - y, y)
+
+
+def _poly(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Six standard Gaussian features; y = x0 x1 + x2^2 - sin(2 x3 x4) + x5 / 2, plus
+    Gaussian noise (SD 0.3)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6))
+    y = (x[:, 0] * x[:, 1] + x[:, 2] ** 2 - np.sin(2 * x[:, 3] * x[:, 4]) + x[:, 5] / 2
+         + rng.normal(0, 0.3, n))
+    return x, y
+
+
+def _heavytail(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Twelve standard Gaussian features, a linear target with weights N(0, 1) plus
+    Student-t noise with 2 degrees of freedom (infinite variance)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 12))
+    return x, x @ rng.normal(size=12) + rng.standard_t(2, n)
+
+
+def _bars(n: int = 2000, size: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images of one bar, horizontal (0), vertical (1) or diagonal (2), of length
+    4 to 8 at a random place, in Gaussian noise (SD 0.5)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(0, 0.5, (n, size, size))
+    for i, kind in enumerate(y):
+        length = int(rng.integers(4, 9))
+        r, c = (int(v) for v in rng.integers(0, size - length + 1, 2))
+        along = np.arange(length)
+        fixed = int(rng.integers(0, size))
+        if kind == 0:
+            x[i, fixed, c + along] += 1.0
+        elif kind == 1:
+            x[i, r + along, fixed] += 1.0
+        else:
+            x[i, r + along, c + along] += 1.0
+    return x[..., None], y
+
+
+def _recall(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-15: the third token is one of 1-4 (the class), every other a filler
+    (5-15); the model has to carry it through the 13 fillers after it."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(5, 16, (n, length))
+    y = rng.integers(0, 4, n)
+    x[:, 2] = y + 1
+    return x, y
+
+
+def _negation(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-39: 1-6 positive, 7-12 negative, 13 'not' (it flips the polarity of the
+    next word), the rest neutral; label 1 when the polarities sum above 0 (a tie: the
+    first polar word's, positive when there is none)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 40, (n, length))
+    x[rng.uniform(size=(n, length)) < 0.12] = 13
+    polarity = np.where(x <= 6, 1, np.where(x <= 12, -1, 0))
+    negated = np.concatenate([np.zeros((n, 1), bool), x[:, :-1] == 13], axis=1)
+    polarity = np.where(negated, -polarity, polarity)
+    score = polarity.sum(axis=1)
+    first = np.where(polarity.any(axis=1), polarity[np.arange(n), (polarity != 0).argmax(axis=1)],
+                     1)
+    return x, np.where(score == 0, first > 0, score > 0).astype(int)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -1089,6 +1277,29 @@ def load_data(name: str) -> Arrays:
         x, y, x_val, y_val = _split(x, y, 500)
         x, x_val = _standardise(x, x_val)
         y, y_val = _standardise_target(y, y_val)
+    elif name == "xor10":
+        x, y, x_val, y_val = _split(*_xor10(), 500)
+    elif name in ("poly", "poly_raw"):
+        x, y, x_val, y_val = _split(*_poly(), 500)
+        y, y_val = _standardise_target(y, y_val)
+        if name == "poly_raw":
+            scales = _raw_scales(x.shape[1], 0.1, 100.0, seed=3)
+            x, x_val = x * scales, x_val * scales
+    elif name == "imbalanced":
+        x, y = datasets.make_classification(
+            n_samples=3000, n_features=16, n_informative=6, n_redundant=2, weights=[0.9],
+            flip_y=0.01, class_sep=0.8, random_state=3,
+        )
+        x, y, x_val, y_val = _split(x, y, 500)
+        x, x_val = _standardise(x, x_val)
+    elif name == "heavytail":
+        x, y, x_val, y_val = _split(*_heavytail(), 500)
+    elif name == "bars":
+        x, y, x_val, y_val = _split(*_bars(), 500)
+    elif name == "recall":
+        x, y, x_val, y_val = _split(*_recall(), 500)
+    elif name == "negation":
+        x, y, x_val, y_val = _split(*_negation(), 500)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
