@@ -932,10 +932,10 @@ TASKS: tuple[Task, ...] = (
         note="the negation tokens, bag of embeddings (blind to the order), Nadam, batch 128",
     ),
     Task(
-        "wine_mlp_adam_b8", "wine", ("dense:32:relu", "dense:3:softmax"), "adam",
-        "sparse_categorical_crossentropy", epochs=10, batch_size=8, group="holdout5",
-        family="tiny_tabular", seeds=(0, 1, 2),
-        note="wine (120 training samples, 15 batches per epoch), MLP, Adam, batch 8",
+        "diabetes_mlp_adam_b8", "diabetes", ("dense:32:relu", "dense:32:relu", "dense:1:linear"),
+        "adam", "mse", epochs=10, batch_size=8, group="holdout5", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="diabetes (342 training samples, standardised), MLP, MSE, Adam, batch 8",
     ),
     Task(
         "poly_raw_mlp_adamax_b64", "poly_raw", (*MLP64, "dense:1:linear"), "adamax", "mse",
