@@ -51,7 +51,7 @@ from benchmarks.tasks import TASKS, Task, keras_default_lr
 from lrfind import analysis
 from lrfind.result import LRFinderResult
 from lrfind.rule import NO_DIVERGENCE as NO_DIVERGENCE_FROZEN
-from lrfind.rule import RULE, apply_rule, optimizer_kind
+from lrfind.rule import RULE, SMOOTHED_MINIMUM_WEIGHT, apply_rule, optimizer_kind
 from lrfind.suggestion import Suggestion, combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
@@ -63,7 +63,9 @@ measured against the local noise, `lrfind.analysis.RISE_AGAINST_LOCAL_NOISE`).""
 NO_DIVERGENCE = (None, ("minimum", 0.5), ("minimum", 1.0), ("knee", 1.0), ("knee", 1.5),
                  ("knee", 2.0))
 """Candidates for `lrfind.rule.NO_DIVERGENCE` (None: the end of the ramp)."""
-Variant = tuple[tuple[float, bool], "tuple[str, float] | None"]
+SMOOTHED_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+"""Candidates for `lrfind.rule.SMOOTHED_MINIMUM_WEIGHT`."""
+Variant = tuple[tuple[float, bool], "tuple[str, float] | None", float]
 Choice = tuple[Variant, dict[str, tuple[float, float]]]
 
 
@@ -107,10 +109,11 @@ class TaskCurves:
 
     def regret(self, variant: Variant, rule: dict) -> float:
         """Median regret over the finds of the suggestion ``rule`` gives."""
-        reading, no_divergence = variant
+        reading, no_divergence, weight = variant
 
         def rule_on(r: analysis.CurveReading) -> Suggestion:
-            return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence)
+            return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence,
+                              smoothed_weight=weight)
 
         regrets = []
         for curves, pooled in self.readings(reading):
@@ -205,8 +208,13 @@ def main(argv: list[str] | None = None) -> None:
 
     configure_tensorflow(1)
     tasks = load(args.groups)
-    variants = [(reading, d) for reading in READINGS for d in NO_DIVERGENCE]
-    frozen_variant = (frozen_reading(), NO_DIVERGENCE_FROZEN)
+    # every stand-in and weight with the frozen reading; the other readings with the frozen
+    # stand-in and weight (they lost every comparison so far; all combinations would take
+    # hours)
+    variants = [(frozen_reading(), d, w) for d in NO_DIVERGENCE for w in SMOOTHED_WEIGHTS]
+    variants += [(reading, NO_DIVERGENCE_FROZEN, SMOOTHED_MINIMUM_WEIGHT) for reading in READINGS
+                 if reading != frozen_reading()]
+    frozen_variant = (frozen_reading(), NO_DIVERGENCE_FROZEN, SMOOTHED_MINIMUM_WEIGHT)
     if frozen_variant not in variants:
         variants.append(frozen_variant)
     searches = {v: Search(tasks, v) for v in variants}
@@ -218,6 +226,17 @@ def main(argv: list[str] | None = None) -> None:
         family: choose(searches, [n for n in names if frozen._task(n).task.family != family])
         for family in families
     }
+    by_family = {family: [n for n in names if frozen._task(n).task.family == family]
+                 for family in families}
+    variant_rows = []
+    for v, search in searches.items():
+        regrets = []
+        for family in families:
+            constants = search.choose_all([n for n in names if n not in by_family[family]])
+            regrets += [search.regret(n, constants[kind_of(search._task(n))])
+                        for n in by_family[family]]
+        variant_rows.append((geomean(regrets), float(np.median(regrets)), max(regrets),
+                             sum(r <= 1.1 for r in regrets), v))
     rows = []
     for t in tasks:
         name, kind, family = t.task.name, kind_of(t), t.task.family
@@ -246,6 +265,13 @@ def main(argv: list[str] | None = None) -> None:
         values = [r[column] for r in rows]
         lines.append(f"| {label} | {np.median(values):.3f} | {geomean(values):.3f} | "
                      f"{max(values):.2f} | {sum(v <= 1.1 for v in values)}/{len(values)} |")
+    lines += ["", "Each way of reading, stand-in and weight alone, its constants chosen leaving "
+              "each family out and scored on that family (best first):", "",
+              "| variant | geometric mean | median | worst | tasks ≤ 1.10 |",
+              "|---|---|---|---|---|"]
+    for gm, median, worst, good, v in sorted(variant_rows, key=lambda r: r[0]):
+        lines.append(f"| {_words(v)} | {gm:.3f} | {median:.3f} | {worst:.2f} | "
+                     f"{good}/{len(names)} |")
     lines += ["", "| family | task | kind | frozen | in-sample | family left out | stand-in, "
               "constants chosen without the family |", "|---|---|---|---|---|---|---|"]
     for family, name, kind, frozen_regret, inside, left, (d, key) in sorted(rows):
@@ -260,11 +286,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _words(variant: Variant) -> str:
-    (fraction, local), no_divergence = variant
+    (fraction, local), no_divergence, weight = variant
     stand_in = ("the ramp's end" if no_divergence is None
                 else f"{no_divergence[0]} + {no_divergence[1]:g}")
     return (f"rise > {fraction:g} of the descent, against the "
-            f"{'local' if local else 'start'} noise, no divergence: {stand_in}")
+            f"{'local' if local else 'start'} noise, no divergence: {stand_in}, "
+            f"smoothed minimum's weight {weight:g}")
 
 
 if __name__ == "__main__":

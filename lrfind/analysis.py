@@ -21,7 +21,10 @@ shifting the losses changes nothing), grounded in the curve's own noise:
    Growing scatter alone moves the median little, so it is not divergence.
 4. Named points on the level before the divergence: ``descent_start`` (a tenth of the way
    down), ``steepest`` (fastest fall against log10(lr), on a Savitzky-Golay smoothing),
-   ``knee`` (nine tenths of the way down), ``minimum``, ``divergence``.
+   ``knee`` (nine tenths of the way down), ``minimum``, ``divergence``; and, on the raw
+   batches, ``smoothed_minimum``: where their bias-corrected moving average (the smoothing
+   a range test records, and fastai's) is lowest. That average lags the loss by about 50
+   batches, so its minimum sits later than the level's, nearer the divergence.
 5. Suggest or refuse (`suggest`): the rule and the way it was chosen are in its docstring.
 """
 
@@ -36,6 +39,7 @@ import numpy as np
 from lrfind.smoothing import (
     EvenCurve,
     check_inputs,
+    debiased_ema,
     even_curve,
     finite_prefix,
     normalise,
@@ -96,6 +100,12 @@ DESCENT_START_FRACTION = 0.1
 """``descent_start``: the loss is this fraction of the way down."""
 KNEE_FRACTION = 0.9
 """``knee``: the loss is this fraction of the way down."""
+SMOOTHED_BETA = 0.98
+"""``smoothed_minimum``: the moving average's factor (lrfind's recorded smoothing, fastai's)."""
+SMOOTHED_SKIP_FRACTION, SMOOTHED_SKIP_END = 0.1, 5
+"""``smoothed_minimum`` is looked for past this fraction of the finite batches and before
+the last few, the window fastai's ``lr_find`` reads (its average starts on the first
+batches alone)."""
 
 # ----------------------------------------------------------------------- the reading
 @dataclass
@@ -128,6 +138,8 @@ class CurveReading:
     steepest: int | None = None
     knee: int | None = None
     minimum: int | None = None
+    smoothed_minimum: int | None = None  # an input index (the raw batches), not a grid one
+    smoothed_minimum_loss: float = math.nan  # the moving average there, in the loss's units
     depth: float = 0.0
     depth_z: float = 0.0  # depth in noise units
     problem: str | None = None
@@ -153,7 +165,7 @@ def read_curve(
     >>> losses = 1.0 / (1.0 + (lrs / 1e-3) ** 2) + (lrs / 0.1) ** 3
     >>> reading = read_curve(lrs, losses)
     >>> reading.problem is None, sorted(reading.points)
-    (True, ['descent_start', 'divergence', 'knee', 'minimum', 'steepest'])
+    (True, ['descent_start', 'divergence', 'knee', 'minimum', 'smoothed_minimum', 'steepest'])
     >>> suggest(reading) == suggest(lrs, losses)
     True
     """
@@ -176,8 +188,21 @@ def read_curve(
     _level_and_noise(reading, curve)
     _divergence(reading, curve, non_finite=n < len(losses), stopped=stopped)
     _descent(reading, curve)
+    _smoothed_minimum(reading, losses[:n])
     _name_points(reading)
     return reading
+
+
+def _smoothed_minimum(reading: CurveReading, losses: np.ndarray) -> None:
+    """Where the bias-corrected moving average of the finite ``losses`` is lowest, in
+    `SMOOTHED_SKIP_FRACTION`'s window (none when the window is too short to read)."""
+    n = len(losses)
+    first, end = int(SMOOTHED_SKIP_FRACTION * n), n - SMOOTHED_SKIP_END
+    if end - first < MIN_LEVEL_POINTS:
+        return
+    average = debiased_ema(losses, SMOOTHED_BETA)
+    index = first + int(np.argmin(average[first:end]))
+    reading.smoothed_minimum, reading.smoothed_minimum_loss = index, float(average[index])
 
 
 def _level_and_noise(reading: CurveReading, curve: EvenCurve) -> None:
@@ -219,17 +244,30 @@ def _fallen(reading: CurveReading, curve: EvenCurve) -> np.ndarray:
     return sustained(below, _span(curve))
 
 
+def _for_minima(reading: CurveReading) -> np.ndarray:
+    """The level as minima are taken on it: never below the start inside the start window.
+    A dip there is noise, not a descent (`_fallen` ignores it too): one outlying first
+    batch, which the running median's held edge repeats over half its window, would
+    otherwise be the minimum that every later level is measured against."""
+    assert reading.level is not None
+    k_start = reading._k_start  # type: ignore[attr-defined]
+    floored = reading.level.copy()
+    floored[:k_start] = np.maximum(floored[:k_start], reading.start_level)
+    return floored
+
+
 def _divergence(reading: CurveReading, curve: EvenCurve, *, non_finite: bool,
                 stopped: bool) -> None:
     level, noise, start = reading.level, reading.noise, reading.start_level
     assert level is not None and noise is not None
-    running_min = np.minimum.accumulate(level)
+    floored = _for_minima(reading)
+    running_min = np.minimum.accumulate(floored)
     drop = np.maximum(start - running_min, 0.0)
     descended = np.maximum.accumulate(_fallen(reading, curve))
     rise = level - running_min
     if RISE_AGAINST_LOCAL_NOISE:  # the level and its running minimum, each with its own
         local = reading.local_noise  # scatter; the start's plays no part in a rise
-        rise_noise = np.hypot(local, local[_running_argmin(level)])
+        rise_noise = np.hypot(local, local[_running_argmin(floored)])
     else:
         rise_noise = noise
     after = descended & (rise > np.maximum(RISE_Z * rise_noise, RISE_FRACTION * drop))
@@ -265,7 +303,7 @@ def _descent(reading: CurveReading, curve: EvenCurve) -> None:
         return
     if end < len(level):  # the descent's noise, without the explosion's scatter
         noise = reading.noise = np.concatenate([_noise(reading, curve, end), noise[end:]])
-    i_min = int(np.argmin(level[:end]))
+    i_min = int(np.argmin(_for_minima(reading)[:end]))
     reading.minimum = i_min
     reading.depth = start - float(level[i_min])
     reading.depth_z = reading.depth / float(noise[i_min])
@@ -324,6 +362,8 @@ _REASONS = {
     "steepest": "The smoothed loss falls fastest against log(lr) here.",
     "knee": f"The loss has come {KNEE_FRACTION:.0%} of the way down here.",
     "minimum": "The loss is lowest here, before divergence.",
+    "smoothed_minimum": "The smoothed loss (its bias-corrected moving average, which lags "
+                        "the batches) is lowest here.",
     "rise": "The loss has risen clearly (and lastingly) above its minimum here: training "
             "diverges.",
     "non_finite": "The loss turned NaN or infinite at this LR.",
@@ -345,6 +385,11 @@ def _name_points(reading: CurveReading) -> None:
             grid_index = getattr(reading, name)
             if grid_index is not None:
                 reading.points[name] = _point(reading, name, grid_index, _REASONS[name])
+    if reading.measurable and reading.smoothed_minimum is not None:
+        index = reading.smoothed_minimum
+        reading.points["smoothed_minimum"] = CurvePoint(
+            "smoothed_minimum", float(reading.lrs[index]), reading.smoothed_minimum_loss,
+            index, _REASONS["smoothed_minimum"])
     if reading.divergence is None or reading.level is None:
         return
     reason = _REASONS[reading.divergence_kind or "rise"]

@@ -88,6 +88,7 @@ _POINT_MARKS = {  # name: (colour, marker)
     "steepest": ("#e76f51", "v"),
     "knee": ("#f4a261", "s"),
     "minimum": ("#6a4c93", "o"),
+    "smoothed_minimum": ("#8d99ae", "D"),
     "divergence": ("#c1121f", "X"),
 }
 _POINT_STYLES = {  # name: (label, colour, marker), in the order they appear on a curve

@@ -58,6 +58,10 @@ None: the end of the ramp. On the 73 tasks the knee + 1.5 decades beat the ramp'
 (geometric-mean regret 1.39 against 1.49, each with its own chosen constants), the minimum
 + 0.5 or 1 and the knee + 1 or 2; a curve still falling at the ramp's end (wine_mlp_sgdm_b8:
 the loss falls up to 10, the best LR is 0.03) no longer gets an LR where training diverges."""
+SMOOTHED_MINIMUM_WEIGHT = 0.0
+"""The weight of the smoothed minimum (`lrfind.analysis`, ``smoothed_minimum``) in the
+rule's place, against the knee-to-divergence line's: ``x = (1 - w) * line + w *
+log10(smoothed_minimum) + offset``."""
 MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
 """``max_lr`` sits this many decades below the divergence point."""
 MIN_DESCENT_BATCHES = 3
@@ -93,10 +97,12 @@ def density_shift(points_per_decade: float) -> float:
 def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
                momentum: float | None = None,
                rule: dict[str | None, tuple[float, float]] | None = None,
-               no_divergence: tuple[str, float] | None = NO_DIVERGENCE) -> Suggestion:
+               no_divergence: tuple[str, float] | None = NO_DIVERGENCE,
+               smoothed_weight: float = SMOOTHED_MINIMUM_WEIGHT) -> Suggestion:
     """The suggestion for a read curve (see the module docstring for the rule) with an
-    optimizer of this class name and momentum; ``rule`` and ``no_divergence`` replace `RULE`
-    and `NO_DIVERGENCE` (``benchmarks/rule_search.py`` tries others)."""
+    optimizer of this class name and momentum; ``rule``, ``no_divergence`` and
+    ``smoothed_weight`` replace `RULE`, `NO_DIVERGENCE` and `SMOOTHED_MINIMUM_WEIGHT`
+    (``benchmarks/rule_search.py`` tries others)."""
     points = reading.points
     if reading.problem is not None:
         return Suggestion(None, None, None, False, reading.problem, points, basis="none")
@@ -116,7 +122,12 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
         anchor, decades = no_divergence
         top = min(last, points[anchor].lr * 10**decades)
     f, offset = (RULE if rule is None else rule)[kind]
-    x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr)) + offset + shift
+    x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr))
+    smoothed = points.get("smoothed_minimum")
+    weight = smoothed_weight if smoothed is not None else 0.0
+    if weight:
+        x = (1.0 - weight) * x + weight * math.log10(smoothed.lr)  # type: ignore[union-attr]
+    x += offset + shift
     fell = reading.lr_at(reading.first_fall) if reading.first_fall is not None else first
     lr = min(max(10**x, fell, first), top, last)
     start = points.get("descent_start")

@@ -83,6 +83,12 @@ class KerasPatch:
         else:
             self.model.train_function = train_function
 
+    def set_learning_rate(self, learning_rate: Any) -> None:
+        """Train at ``learning_rate`` (a trial's constant) until `undo`; re-traces the train
+        function, which reads the LR it was traced with."""
+        object.__setattr__(self.lr_owner, "_learning_rate", learning_rate)
+        self.model.make_train_function(force=True)
+
     def _retrace(self) -> None:
         """Trace the train function anew. JAX caches traces by the function it jits, and
         Keras jits ``model.train_step``, a bound method equal to every other: a trace made

@@ -22,6 +22,7 @@ POINT_LABELS = {
     "steepest": "steepest descent",
     "knee": "knee (90 % down)",
     "minimum": "minimum",
+    "smoothed_minimum": "smoothed minimum",
     "divergence": "divergence",
 }
 """Display names of the named points, in the order they appear along a curve."""
@@ -75,7 +76,8 @@ class Suggestion:
         min_lr: base LR for cyclical schedules: where the loss starts falling (Smith's rule),
             never above ``lr``.
         max_lr: peak LR for cyclical schedules: half a decade below the divergence point
-            (or the last LR tried when the ramp never diverged), never below ``lr``.
+            (or below its stand-in when the ramp never diverged: `lrfind.rule.NO_DIVERGENCE`),
+            never below ``lr``.
         reliable: False when there is no number, or the number rests on a weak curve.
         reason: a plain sentence: why this number, or why none.
         points: the named points that were found (see `CurvePoint`).

@@ -230,8 +230,7 @@ def _train(model: keras.Model, state: ModelState, start: list[np.ndarray],
         variable.assign(value)
     state.attributes.undo()
     patch = KerasPatch(model)
-    object.__setattr__(patch.lr_owner, "_learning_rate", _Constant(trial.lr))
-    model.make_train_function(force=True)
+    patch.set_learning_rate(_Constant(trial.lr))
     try:
         keras.utils.set_random_seed(1000 + done)
         data = split.train(done, batches - done)

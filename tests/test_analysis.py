@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from lrfind.analysis import (
@@ -462,6 +462,7 @@ def test_noise_then_an_explosion_gets_a_divergence_anchored_lr(seed, edge, noise
 
 @PROPERTY
 @given(st.integers(0, 10_000), st.floats(min_value=-5, max_value=-2))
+@example(9348, -2.0)  # its first batch is an outlier far below the start (t, 3 dof: -16 SD)
 def test_growing_scatter_around_a_falling_median_is_not_divergence(seed, centre) -> None:
     # the median keeps falling from `centre` to the end; the scatter grows tenfold meanwhile
     rng = np.random.default_rng(seed)
@@ -555,3 +556,43 @@ def test_a_rise_to_a_plateau_read_against_the_local_noise(monkeypatch) -> None:
     monkeypatch.setattr(analysis, "RISE_FRACTION", 0.3)
     divergence = read_curve(lrs, losses).points["divergence"]
     assert 10**-1.6 < divergence.lr < 10**-1.2
+
+
+def test_an_outlying_first_batch_is_not_the_minimum() -> None:
+    # a flat start whose very first batch is far below the rest, then a clear descent and
+    # an explosion: the minimum is the descent's, and no divergence is read before it
+    lrs = np.geomspace(1e-8, 1.0, 800)
+    x = np.log10(lrs)
+    losses = 0.3 + 2.0 / (1.0 + np.exp(2.0 * (x + 3.0))) + np.where(x > -0.5, 10 * (x + 0.5), 0)
+    losses[0] = losses[1] - 1.5
+    reading = read_curve(lrs, losses)
+    assert reading.points["minimum"].lr > 1e-3
+    assert reading.points["divergence"].lr > 10**-0.6
+
+
+def test_debiased_ema_is_the_recorded_smoothing_one_value_at_a_time() -> None:
+    from lrfind.result import SmoothedLoss
+    from lrfind.smoothing import debiased_ema
+
+    values = np.random.default_rng(4).lognormal(size=300)
+    ema = SmoothedLoss(0.98)
+    np.testing.assert_allclose(debiased_ema(values, 0.98), [ema.update(v) for v in values],
+                               rtol=1e-12)
+    # by hand: (1 - b) * 2 / (1 - b); then (b (1 - b) 2 + (1 - b) 4) / (1 - b^2), b = 0.5
+    assert debiased_ema(np.array([2.0, 4.0]), 0.5).tolist() == pytest.approx([2.0, 10 / 3])
+
+
+def test_smoothed_minimum_is_the_lowest_moving_average_past_the_first_tenth() -> None:
+    lrs, losses = range_test_curve(noise=0.05, seed=7)
+    reading = read_curve(lrs, losses)
+    average, avg = [], 0.0
+    for t, loss in enumerate(losses, start=1):  # fastai's AvgSmoothLoss, written out
+        avg = 0.98 * avg + 0.02 * loss
+        average.append(avg / (1 - 0.98**t))
+    first, end = len(losses) // 10, len(losses) - 5
+    expected = first + int(np.argmin(average[first:end]))
+    point = reading.points["smoothed_minimum"]
+    assert point.index == expected and point.lr == lrs[expected]
+    assert point.loss == pytest.approx(average[expected])
+    # the average lags the batches: its minimum comes after the level's
+    assert point.lr > reading.points["minimum"].lr
