@@ -22,10 +22,10 @@ For every task in `tasks.TASKS` (``--group``):
    finder seed, lrfind's rule, regret read off the grid.
 
 Groups: "dev" (rules are chosen on them, `rule_search.py`), "validation" (added after the
-first rule was frozen; chosen on too since), "holdout" and "holdout2" (each defined before a
-rule was frozen, run once with it; spent: the current rule was chosen on them) and
-"holdout3" and "holdout4" (defined before and after the current rule was frozen at e6fe281,
-each run once with it: the headline). Each task has a family
+first rule was frozen; chosen on too since), "holdout" to "holdout4" (each defined before a
+rule was frozen and run once with it; spent: the current rule was chosen on them; their
+scores here are those of the previous rule, e6fe281) and "holdout5" (defined before the
+current rule was frozen, run once with it: the headline). Each task has a family
 (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
@@ -63,9 +63,8 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout4", "holdout3", "holdout2", "holdout", "validation", "dev")
-"""The groups that have been run (``--group all``); holdout 5 is not among them until the
-next rule is frozen: no range test is run on it before."""
+GROUPS = ("holdout5", "holdout4", "holdout3", "holdout2", "holdout", "validation", "dev")
+"""The groups that have been run (``--group all``)."""
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
 """Rules trained at by default: lrfind, the best peer on these curves, the baseline."""
@@ -250,15 +249,19 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
-    "holdout4": "Holdout 4 (defined after the current rule was frozen, run once with it: "
+    "holdout5": "Holdout 5 (defined before the current rule was frozen, run once with it: "
     "the headline)",
-    "holdout3": "Holdout 3 (defined before the current rule was frozen, run once after it)",
-    "holdout2": "Holdout 2 (run once with the previous rule; spent: the current rule was "
-    "chosen on it)",
-    "holdout": "First holdout (run once with the rule before the previous one; spent: the "
-    "current rule was chosen on it)",
-    "validation": "Validation tasks (added after the first rule was frozen; chosen on since)",
-    "dev": "Dev tasks (rules are chosen on these)",
+    "holdout4": "Holdout 4 (run once with the previous rule, e6fe281; spent: the current rule "
+    "was chosen on it)",
+    "holdout3": "Holdout 3 (run once with the previous rule, e6fe281; spent: the current rule "
+    "was chosen on it)",
+    "holdout2": "Holdout 2 (run once with the rule before, 8ef6cee; scored with the previous "
+    "rule, e6fe281; spent)",
+    "holdout": "First holdout (run once with an older rule; scored with the previous rule, "
+    "e6fe281; spent)",
+    "validation": "Validation tasks (added after the first rule was frozen; chosen on since; "
+    "scored with the previous rule)",
+    "dev": "Dev tasks (rules are chosen on these; scored with the previous rule)",
 }
 
 
