@@ -66,9 +66,10 @@ SMOOTHED_MINIMUM_WEIGHT = 0.0
 """The weight of the smoothed minimum (`lrfind.analysis`, ``smoothed_minimum``: fastai's
 "minimum" place, read off the debiased moving average) in the rule's place, against the
 knee-to-divergence line's: ``x = (1 - w) * line + w * log10(smoothed_minimum) + offset``.
-Weights 0.25 to 1 fit the 103 tasks a little better in-sample (1.42 against 1.46 at best)
-but do worse leaving each family out (1.53 to 1.94 against 1.54 for 0 at the knee + 1.5
-stand-in, and worst cases where training diverges), so it stays 0."""
+Weights 0.25 to 1 fit the 103 tasks a little better in-sample (1.42 against 1.46 at best),
+but leaving each family out the best of them (0.75 with the knee + 1 stand-in) scores 1.53,
+level with 1.54 for 0 at the knee + 1.5, and at that stand-in every weight does worse (1.60
+to 1.85, with suggestions where training diverges from 0.5 up), so it stays 0."""
 MAX_LR_BELOW_DIVERGENCE_DECADES = 0.5
 """``max_lr`` sits this many decades below the divergence point."""
 MIN_DESCENT_BATCHES = 3
