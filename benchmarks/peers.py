@@ -27,19 +27,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from lrfind.result import smooth_losses  # fastai's AvgSmoothLoss, Lightning's _LRCallback
+
 Rule = Callable[[np.ndarray, np.ndarray, int], "float | None"]
 
 
 # ------------------------------------------------------------------ recorded smoothing
-def debiased_ema(losses: np.ndarray, beta: float = 0.98) -> np.ndarray:
-    """fastai's ``AvgSmoothLoss`` and Lightning's ``_LRCallback``: avg/(1 - beta**t)."""
-    out, avg = np.empty(len(losses)), 0.0
-    for t, loss in enumerate(losses, start=1):
-        avg = beta * avg + (1 - beta) * loss
-        out[t - 1] = avg / (1 - beta**t)
-    return out
-
-
 def torch_lr_finder_ema(losses: np.ndarray, smooth_f: float = 0.05) -> np.ndarray:
     """torch-lr-finder ``range_test``: first loss as is, then ``f*loss + (1-f)*previous``."""
     out = np.empty(len(losses))
@@ -51,7 +44,7 @@ def torch_lr_finder_ema(losses: np.ndarray, smooth_f: float = 0.05) -> np.ndarra
 # ---------------------------------------------------------------------------- fastai
 def _fastai_curve(lrs: np.ndarray, losses: np.ndarray, num_steps: int):
     """``Learner.lr_find``: recorder lrs/smoothed losses ``[num_it//10:-5]``, cut at a NaN."""
-    smoothed = debiased_ema(losses)
+    smoothed = smooth_losses(losses)
     lrs, smoothed = lrs[num_steps // 10 : -5], smoothed[num_steps // 10 : -5]
     nan = np.flatnonzero(np.isnan(smoothed))
     if len(nan):
@@ -120,7 +113,7 @@ def lightning_suggestion(
     lrs: np.ndarray, losses: np.ndarray, num_steps: int, skip_begin: int = 10, skip_end: int = 1
 ) -> float | None:
     """``torch.gradient(losses, spacing=[lrs])``: the gradient against *linear* LR."""
-    smoothed = debiased_ema(losses)
+    smoothed = smooth_losses(losses)
     sl, sm = lrs[skip_begin:-skip_end], smoothed[skip_begin:-skip_end]
     finite = np.isfinite(sm)
     sl, sm = sl[finite], sm[finite]

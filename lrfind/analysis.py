@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from lrfind.result import smooth_losses
 from lrfind.smoothing import (
     EvenCurve,
     check_inputs,
-    debiased_ema,
     even_curve,
     finite_prefix,
     normalise,
@@ -200,7 +200,7 @@ def _smoothed_minimum(reading: CurveReading, losses: np.ndarray) -> None:
     first, end = int(SMOOTHED_SKIP_FRACTION * n), n - SMOOTHED_SKIP_END
     if end - first < MIN_LEVEL_POINTS:
         return
-    average = debiased_ema(losses, SMOOTHED_BETA)
+    average = smooth_losses(losses, SMOOTHED_BETA)
     index = first + int(np.argmin(average[first:end]))
     reading.smoothed_minimum, reading.smoothed_minimum_loss = index, float(average[index])
 

@@ -132,9 +132,8 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
     f, offset = (RULE if rule is None else rule)[kind]
     x = math.log10(knee.lr) + f * (math.log10(top) - math.log10(knee.lr))
     smoothed = points.get("smoothed_minimum")
-    weight = smoothed_weight if smoothed is not None else 0.0
-    if weight:
-        x = (1.0 - weight) * x + weight * math.log10(smoothed.lr)  # type: ignore[union-attr]
+    if smoothed is not None and smoothed_weight:
+        x = (1.0 - smoothed_weight) * x + smoothed_weight * math.log10(smoothed.lr)
     x += offset + shift
     fell = reading.lr_at(reading.first_fall) if reading.first_fall is not None else first
     lr = min(max(10**x, fell, first), top, last)

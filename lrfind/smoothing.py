@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from scipy.ndimage import median_filter
-from scipy.signal import lfilter, savgol_filter
+from scipy.signal import savgol_filter
 
 POLYORDER = 2
 """Order of the Savitzky-Golay polynomial of the smoothed curve and its slope."""
@@ -171,15 +171,3 @@ def smooth(values: np.ndarray, points: int, step: float, deriv: int = 0) -> np.n
                 else np.zeros(len(values)))
     return savgol_filter(values, points, POLYORDER, deriv=deriv, delta=step, mode="interp")
 
-
-def debiased_ema(values: np.ndarray, beta: float) -> np.ndarray:
-    """The bias-corrected exponential moving average of every prefix of ``values``, as a
-    range test records it (`lrfind.result.SmoothedLoss`, fastai's ``AvgSmoothLoss``):
-    ``avg_t = beta * avg_(t-1) + (1 - beta) * value_t``, divided by ``1 - beta**t``.
-
-    >>> debiased_ema(np.array([2.0, 4.0]), 0.5).round(4).tolist()
-    [2.0, 3.3333]
-    """
-    values = np.asarray(values, dtype=np.float64)
-    average = lfilter([1.0 - beta], [1.0, -beta], values)
-    return average / (1.0 - beta ** np.arange(1, len(values) + 1))

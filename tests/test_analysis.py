@@ -570,18 +570,6 @@ def test_an_outlying_first_batch_is_not_the_minimum() -> None:
     assert reading.points["divergence"].lr > 10**-0.6
 
 
-def test_debiased_ema_is_the_recorded_smoothing_one_value_at_a_time() -> None:
-    from lrfind.result import SmoothedLoss
-    from lrfind.smoothing import debiased_ema
-
-    values = np.random.default_rng(4).lognormal(size=300)
-    ema = SmoothedLoss(0.98)
-    np.testing.assert_allclose(debiased_ema(values, 0.98), [ema.update(v) for v in values],
-                               rtol=1e-12)
-    # by hand: (1 - b) * 2 / (1 - b); then (b (1 - b) 2 + (1 - b) 4) / (1 - b^2), b = 0.5
-    assert debiased_ema(np.array([2.0, 4.0]), 0.5).tolist() == pytest.approx([2.0, 10 / 3])
-
-
 def test_smoothed_minimum_is_the_lowest_moving_average_past_the_first_tenth() -> None:
     lrs, losses = range_test_curve(noise=0.05, seed=7)
     reading = read_curve(lrs, losses)
