@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout5": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout6": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdouts 3 and 4 were run with the current rule,
-    e6fe281; the others are spent: later rules were chosen on them; holdout 5 waits for the
-    next rule)."""
+    how it does on tasks it never saw (holdout 5 was run with the current rule, a4dcbc8; the
+    earlier ones are spent: later rules were chosen on them; holdout 6 waits for the next
+    frozen rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -104,7 +104,10 @@ class Task:
     def optimizer_label(self) -> str:
         if self.optimizer == "sgd":
             momentum = self.optimizer_kwargs.get("momentum", 0.0)
-            return f"SGD (momentum {momentum:g})" if momentum else "SGD"
+            if not momentum:
+                return "SGD"
+            nesterov = ", Nesterov" if self.optimizer_kwargs.get("nesterov") else ""
+            return f"SGD (momentum {momentum:g}{nesterov})"
         label = OPTIMIZER_LABELS[self.optimizer]
         if self.optimizer == "adamw":
             label += f" (weight decay {self.optimizer_kwargs.get('weight_decay', 0.004):g})"
@@ -135,10 +138,12 @@ FAMILIES: dict[str, str] = {
     "linear": "logistic regression (one Dense layer), also multi-label",
     "mlp_classif": "MLPs (ReLU or tanh, optionally Dropout) classifying standardised tabular "
     "or 2-D toy data, including with noisy training labels and multi-label targets",
-    "mlp_regression": "MLPs regressing standardised Friedman #1 data",
+    "mlp_regression": "MLPs regressing standardised targets (Friedman #1, a polynomial, "
+    "a 2-D sinc)",
     "bn_mlp": "MLPs with BatchNorm",
     "deep_plain_mlp": "6- and 8-layer plain (no normalisation, no skips) MLPs",
-    "cnn": "small plain CNNs (Conv2D, MaxPooling) on the 8x8 digits",
+    "cnn": "small plain CNNs (Conv2D, MaxPooling) on small images (the 8x8 digits, "
+    "generated shapes, bars, dots)",
     "bn_cnn": "small CNNs with BatchNorm after every convolution",
     "residual_cnn": "small Xception-style CNNs: SeparableConv2D, BatchNorm, residual adds, "
     "augmentation layers inside the model",
@@ -150,7 +155,8 @@ FAMILIES: dict[str, str] = {
     "samples, few batches per epoch)",
     "unnormalised_inputs": "MLPs fed raw, unstandardised features (diabetes, breast cancer, "
     "Friedman #1 rescaled, digits' raw pixels, wine: columns from below 1 to thousands)",
-    "conv1d": "stacked Conv1D + global max pooling on generated sequences",
+    "conv1d": "stacked Conv1D + global pooling on generated sequences (numbers, or embedded "
+    "tokens)",
     "ln_mlp": "MLPs with LayerNormalization after each hidden layer",
 }
 
@@ -957,6 +963,120 @@ TASKS: tuple[Task, ...] = (
         family="ln_mlp", seeds=(0, 1, 2),
         note="the imbalanced binary labels, MLP with LayerNormalization, RMSprop, batch 16",
     ),
+    # Holdout 6: defined on 2026-12-07 (eleventh session), after holdout 5 was run once with
+    # the rule of commit a4dcbc8 and before any change to that rule; no range test is run on
+    # these until the next rule is frozen. Ten new data sets (three overlapping rings; a 2-D
+    # sinc; the majority of seven signs; counting dots in images; the frequency of a grating;
+    # the position of a sequence's largest number; whether one token outnumbers another; two
+    # keywords both present; counting a token; log-normal features on raw scales), and seven
+    # of the fifteen tasks train with plain SGD or SGD with momentum (holdout 5 had none).
+    Task(
+        "majority_logreg_sgd_b16", "majority", ("dense:1:sigmoid",), "sgd",
+        "binary_crossentropy", epochs=10, batch_size=16, group="holdout6", family="linear",
+        seeds=(0, 1, 2),
+        note="the majority of seven signs among fifteen noisy ones, logistic regression, plain "
+        "SGD, batch 16",
+    ),
+    Task(
+        "rings3_mlp_tanh_nesterov", "rings3", ("dense:32:tanh", "dense:32:tanh", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=10,
+        optimizer_kwargs={"momentum": 0.9, "nesterov": True}, group="holdout6",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="three overlapping concentric rings, tanh MLP, SGD with Nesterov momentum 0.9",
+    ),
+    Task(
+        "sinc2d_mlp_sgdm_b64", "sinc2d", (*MLP64, "dense:1:linear"), "sgd", "mse", epochs=20,
+        batch_size=64, optimizer_kwargs={"momentum": 0.9}, group="holdout6",
+        family="mlp_regression", seeds=(0, 1, 2),
+        note="a 2-D sinc among four uniform features, MLP, MSE, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "rings3_bnmlp_adagrad", "rings3",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:3:softmax"),
+        "adagrad", "sparse_categorical_crossentropy", epochs=10, group="holdout6",
+        family="bn_mlp", seeds=(0, 1, 2),
+        note="the rings, MLP with BatchNorm, Adagrad",
+    ),
+    Task(
+        "rings3_deep6_sgdm_b128", "rings3", (*(["dense:48:relu"] * 6), "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=30, batch_size=128,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout6", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="the rings, 6-layer plain ReLU MLP, SGD momentum 0.9, batch 128",
+    ),
+    Task(
+        "dots_cnn_sgd", "dots",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=8, group="holdout6", family="cnn",
+        seeds=(0, 1, 2),
+        note="counting one to three dots in 10x10 images, small CNN, plain SGD",
+    ),
+    Task(
+        "dots_bncnn_sgdm", "dots",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, optimizer_kwargs={"momentum": 0.9},
+        group="holdout6", family="bn_cnn", seeds=(0, 1, 2),
+        note="counting dots, CNN with BatchNorm after each convolution, SGD momentum 0.9",
+    ),
+    Task(
+        "stripes_xception_rmsprop", "stripes",
+        ("randomflip:horizontal", "conv:16:3:linear", "batchnorm", "relu", "xception:32",
+         "flatten", "dense:3:softmax"),
+        "rmsprop", "sparse_categorical_crossentropy", epochs=6, group="holdout6",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the frequency of a noisy grating in 12x12 images, one Xception-style residual "
+        "block with RandomFlip inside the model, RMSprop",
+    ),
+    Task(
+        "argmax_gru_lion", "argmax", ("gru:32", "dense:10:softmax"), "lion",
+        "sparse_categorical_crossentropy", epochs=10, group="holdout6", family="rnn",
+        seeds=(0, 1, 2),
+        note="the position of the largest of ten numbers, GRU, Lion",
+    ),
+    Task(
+        "tally_transformer_adam_b16", "tally",
+        ("embedding:11:16", "transformer:2:8:32", "gap1d", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=6, batch_size=16, group="holdout6", family="attention",
+        seeds=(0, 1, 2),
+        note="whether token 1 occurs more often than token 2 among 16, transformer block, "
+        "Adam, batch 16",
+    ),
+    Task(
+        "keywords_embbag_adamax_b64", "keywords",
+        ("embedding:31:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "adamax",
+        "binary_crossentropy", epochs=20, batch_size=64, group="holdout6",
+        family="embedding_text", seeds=(0, 1, 2),
+        note="two keywords both present among 20 tokens, bag of embeddings, Adamax, batch 64",
+    ),
+    Task(
+        "wine_mlp_lion_b16", "wine", ("dense:32:relu", "dense:32:relu", "dense:3:softmax"),
+        "lion", "sparse_categorical_crossentropy", epochs=15, batch_size=16, group="holdout6",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="wine (120 training samples, standardised), MLP, Lion, batch 16",
+    ),
+    Task(
+        "skewed_raw_mlp_adam_mae_b64", "skewed_raw", (*MLP64, "dense:1:linear"), "adam", "mae",
+        epochs=15, batch_size=64, group="holdout6", family="unnormalised_inputs",
+        seeds=(0, 1, 2),
+        note="log-normal features on column scales from 1 to 1,000, MLP, MAE, Adam, batch 64",
+    ),
+    Task(
+        "counts_conv1d_sgd", "counts",
+        ("embedding:11:8", "conv1d:16:3:relu", "conv1d:16:3:relu", "gap1d", "dense:1:linear"),
+        "sgd", "mse", epochs=8, group="holdout6", family="conv1d", seeds=(0, 1, 2),
+        note="how many times a token occurs among 24, Embedding + two Conv1D layers, MSE, "
+        "plain SGD",
+    ),
+    Task(
+        "sinc2d_lnmlp_adamw_huber_b128", "sinc2d",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "adamw",
+        "huber", epochs=25, batch_size=128, optimizer_kwargs={"weight_decay": 0.02},
+        group="holdout6", family="ln_mlp", seeds=(0, 1, 2),
+        note="the 2-D sinc, MLP with LayerNormalization, Huber, AdamW (weight decay 0.02), "
+        "batch 128",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -1170,6 +1290,108 @@ def _negation(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarra
     return x, np.where(score == 0, first > 0, score > 0).astype(int)
 
 
+def _rings3(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three concentric rings in 2-D (radii 1, 2 and 3, radial noise SD 0.35, so they
+    overlap); the class is the ring."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    radius = y + 1.0 + rng.normal(0, 0.35, n)
+    angle = rng.uniform(0, 2 * np.pi, n)
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1), y
+
+
+def _sinc2d(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four features uniform in [-6, 6]; y = sin(r) / r of the first two's radius r (the
+    other two are noise), plus Gaussian noise (SD 0.05)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-6, 6, (n, 4))
+    r = np.hypot(x[:, 0], x[:, 1]) + 1e-6
+    return x, np.sin(r) / r + rng.normal(0, 0.05, n)
+
+
+def _majority(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fifteen features of +-1 plus Gaussian noise (SD 0.3); label 1 when most of the first
+    seven are +1; 5 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    bits = rng.choice([-1.0, 1.0], (n, 15))
+    y = (bits[:, :7].sum(axis=1) > 0).astype(int)
+    flip = rng.uniform(size=n) < 0.05
+    return bits + rng.normal(0, 0.3, (n, 15)), np.where(flip, 1 - y, y)
+
+
+def _dots(n: int = 2000, size: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images of one, two or three Gaussian dots (SD 0.8 pixels) at random
+    places, in Gaussian noise (SD 0.3); the class is the number of dots minus one."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    grid = np.arange(size)
+    x = rng.normal(0, 0.3, (n, size, size))
+    for i, count in enumerate(y + 1):
+        for r, c in rng.uniform(1, size - 2, (count, 2)):
+            x[i] += np.exp(-((grid[:, None] - r) ** 2 + (grid[None, :] - c) ** 2) / (2 * 0.8**2))
+    return x[..., None], y
+
+
+def _stripes(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images of a sine grating at a random orientation and phase, in Gaussian
+    noise (SD 1.2); the class is its frequency (0.1, 0.2 or 0.3 cycles a pixel)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    theta = rng.uniform(0, np.pi, n)[:, None, None]
+    phase = rng.uniform(0, 2 * np.pi, n)[:, None, None]
+    freq = (0.1 * (y + 1))[:, None, None]
+    x = np.sin(2 * np.pi * freq * (rows * np.cos(theta) + cols * np.sin(theta)) + phase)
+    return (x + rng.normal(0, 1.2, x.shape))[..., None], y
+
+
+def _argmax(n: int = 2000, length: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ten numbers uniform in [0, 1]; the class is the position of the
+    largest."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(n, length))
+    return x[..., None], x.argmax(axis=1)
+
+
+def _tally(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-10; label 1 when token 1 occurs more often than token 2 (a tie: a coin
+    toss), a question about the set of tokens, not their order."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 11, (n, length))
+    ones, twos = (x == 1).sum(axis=1), (x == 2).sum(axis=1)
+    return x, np.where(ones == twos, rng.integers(0, 2, n), ones > twos).astype(int)
+
+
+def _keywords(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 3-30, with token 1 and token 2 each put in at a random place with
+    probability 0.7; label 1 when both are there; 10 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(3, 31, (n, length))
+    has = rng.uniform(size=(n, 2)) < 0.7
+    for token, column in ((1, 0), (2, 1)):
+        rows = np.flatnonzero(has[:, column])
+        x[rows, rng.integers(0, length, len(rows))] = token
+    y = ((x == 1).any(axis=1) & (x == 2).any(axis=1)).astype(int)
+    flip = rng.uniform(size=n) < 0.1
+    return x, np.where(flip, 1 - y, y)
+
+
+def _counts(n: int = 2000, length: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-10; the target is how many times token 1 occurs (0 to about 8)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 11, (n, length))
+    return x, (x == 1).sum(axis=1).astype(float)
+
+
+def _skewed(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Eight log-normal features (sigma 1) times column scales from 1 to 1,000; the target
+    is a weighted sum of their square roots on the unit scale plus Gaussian noise (SD 0.3)."""
+    rng = np.random.default_rng(seed)
+    unit = rng.lognormal(0.0, 1.0, (n, 8))
+    y = np.sqrt(unit) @ rng.normal(size=8) + rng.normal(0, 0.3, n)
+    return unit * _raw_scales(8, 1.0, 1000.0, seed=4), y
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -1300,6 +1522,31 @@ def load_data(name: str) -> Arrays:
         x, y, x_val, y_val = _split(*_recall(), 500)
     elif name == "negation":
         x, y, x_val, y_val = _split(*_negation(), 500)
+    elif name == "rings3":
+        x, y, x_val, y_val = _split(*_rings3(), 500)
+        x, x_val = _standardise(x, x_val)
+    elif name == "sinc2d":
+        x, y, x_val, y_val = _split(*_sinc2d(), 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "majority":
+        x, y, x_val, y_val = _split(*_majority(), 500)
+    elif name == "dots":
+        x, y, x_val, y_val = _split(*_dots(), 500)
+    elif name == "stripes":
+        x, y, x_val, y_val = _split(*_stripes(), 500)
+    elif name == "argmax":
+        x, y, x_val, y_val = _split(*_argmax(), 500)
+    elif name == "tally":
+        x, y, x_val, y_val = _split(*_tally(), 500)
+    elif name == "keywords":
+        x, y, x_val, y_val = _split(*_keywords(), 500)
+    elif name == "counts":
+        x, y, x_val, y_val = _split(*_counts(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "skewed_raw":
+        x, y, x_val, y_val = _split(*_skewed(), 500)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
