@@ -28,8 +28,9 @@ minimum, or the ramp's end, `lrfind.rule.NO_DIVERGENCE`) and the smoothed minimu
 constants are chosen as above. The tables give the variant whose choice fits all the tasks
 best (in-sample, and that whole choice made again leaving each family out), then each
 variant's own leave-one-family-out score: the one a variant is chosen by. A variant replaces
-the frozen one only when it gains 0.05 or more there (35 variants compared on 15 families
-favour one by chance).
+the frozen one only when it gains `SWITCH_MARGIN` (0.05) or more there (35 variants compared
+on 15 families favour one by chance): the "proposed" row is that variant with its constants
+chosen on every task given, the rule to freeze next.
 
     python -m benchmarks.rule_search              # every group run so far (GROUPS)
     python -m benchmarks.rule_search --groups dev --write-readme
@@ -68,6 +69,10 @@ NO_DIVERGENCE = (None, ("minimum", 0.5), ("minimum", 1.0), ("knee", 1.0), ("knee
                  ("knee", 2.0))
 """Candidates for `lrfind.rule.NO_DIVERGENCE` (None: the end of the ramp)."""
 SMOOTHED_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+SWITCH_MARGIN = 0.05
+"""How much lower a variant's leave-one-family-out geometric mean must be than the frozen
+variant's for the search to propose it instead (35 variants on 15 families: the best of
+them is favoured by chance by about this much)."""
 """Candidates for `lrfind.rule.SMOOTHED_MINIMUM_WEIGHT`."""
 Variant = tuple[tuple[float, bool], "tuple[str, float] | None", float]
 Choice = tuple[Variant, dict[str, tuple[float, float]]]
@@ -241,20 +246,26 @@ def main(argv: list[str] | None = None) -> None:
                         for n in by_family[family]]
         variant_rows.append((geomean(regrets), float(np.median(regrets)), max(regrets),
                              sum(r <= 1.1 for r in regrets), v))
+    proposed_d = proposed_variant(variant_rows, frozen_variant)
+    proposed = searches[proposed_d].choose_all(names)
     rows = []
     for t in tasks:
         name, kind, family = t.task.name, kind_of(t), t.task.family
         out_d, out = left_out[family]
         rows.append((family, name, kind, frozen.regret(name, tuple(RULE[kind])),
                      searches[chosen_d].regret(name, chosen[kind]),
-                     searches[out_d].regret(name, out[kind]), (out_d, out[kind])))
+                     searches[out_d].regret(name, out[kind]), (out_d, out[kind]),
+                     searches[proposed_d].regret(name, proposed[kind])))
     lines = [
         f"{len(tasks)} tasks ({', '.join(args.groups)}), {len(families)} families, "
         f"{len(FINDER_SEEDS)} finds each. Constants (f, offset): frozen "
         + ", ".join(f"{k} {RULE[k]}" for k in KINDS)
         + f", {_words(frozen_variant)}; chosen in-sample "
         + ", ".join(f"{k} {chosen[k]}" for k in KINDS)
-        + f", {_words(chosen_d)}.",
+        + f", {_words(chosen_d)}; proposed (the variant by its leave-one-family-out score, "
+        f"switching only for a gain of {SWITCH_MARGIN:g}, its constants chosen on every task) "
+        + ", ".join(f"{k} {proposed[k]}" for k in KINDS)
+        + f", {_words(proposed_d)}.",
         "",
         "Geometric-mean regret in-sample for each way of reading rises and no-divergence "
         "stand-in (each with its own chosen constants): " + "; ".join(
@@ -265,7 +276,8 @@ def main(argv: list[str] | None = None) -> None:
         "|---|---|---|---|---|",
     ]
     for label, column in (("frozen rule (lrfind.rule)", 3), ("chosen in-sample", 4),
-                          ("chosen leaving the task's family out", 5)):
+                          ("chosen leaving the task's family out", 5),
+                          ("proposed (in-sample)", 7)):
         values = [r[column] for r in rows]
         lines.append(f"| {label} | {np.median(values):.3f} | {geomean(values):.3f} | "
                      f"{max(values):.2f} | {sum(v <= 1.1 for v in values)}/{len(values)} |")
@@ -278,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
                      f"{good}/{len(names)} |")
     lines += ["", "| family | task | kind | frozen | in-sample | family left out | stand-in, "
               "constants chosen without the family |", "|---|---|---|---|---|---|---|"]
-    for family, name, kind, frozen_regret, inside, left, (d, key) in sorted(rows):
+    for family, name, kind, frozen_regret, inside, left, (d, key), _ in sorted(rows):
         lines.append(f"| {family} | {name} | {kind} | {frozen_regret:.3f} | {inside:.3f} | "
                      f"{left:.3f} | {_words(d)}, {key} |")
     text = "\n".join(lines)
@@ -287,6 +299,14 @@ def main(argv: list[str] | None = None) -> None:
         print("some regrets are infinite (a suggestion where training diverges)")
     if args.write_readme:
         write_readme(text, "search")
+
+
+def proposed_variant(variant_rows: list[tuple], frozen_variant: Variant) -> Variant:
+    """The variant with the lowest leave-one-family-out geometric mean when it beats the
+    frozen variant's by `SWITCH_MARGIN` or more, else the frozen variant."""
+    scores = {row[-1]: row[0] for row in variant_rows}
+    best = min(scores, key=scores.get)
+    return best if scores[best] <= scores[frozen_variant] - SWITCH_MARGIN else frozen_variant
 
 
 def _words(variant: Variant) -> str:
