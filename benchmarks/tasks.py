@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout6": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout7": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdout 5 was run with the current rule, a4dcbc8; the
-    earlier ones are spent: later rules were chosen on them; holdout 6 waits for the next
-    frozen rule)."""
+    how it does on tasks it never saw (holdouts 5 and 6 were run with the current rule,
+    a4dcbc8; the earlier ones are spent: later rules were chosen on them; holdout 7 waits for
+    the next frozen rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -1077,6 +1077,114 @@ TASKS: tuple[Task, ...] = (
         note="the 2-D sinc, MLP with LayerNormalization, Huber, AdamW (weight decay 0.02), "
         "batch 128",
     ),
+    # Holdout 7: defined on 2026-12-07 (eleventh session) while holdout 6 was being run once
+    # with rule a4dcbc8, before any change to that rule; no range test is run on these until
+    # the next rule is frozen. Ten new data sets (three spiral arms; a wave regression, also
+    # on raw scales; a blob's width; an edge's direction, also as flat pixels; a
+    # texture patch; a sequence's slope; a count difference of two tokens; any of three
+    # keywords; a motif in noise), five of the fifteen tasks trained with SGD.
+    Task(
+        "edges_softmax_sgdm", "edges_flat", ("dense:4:softmax",), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
+        group="holdout7", family="linear", seeds=(0, 1, 2),
+        note="an edge's direction from 100 flat pixels (the bright side always the same), "
+        "softmax regression, SGD momentum 0.9",
+    ),
+    Task(
+        "spiral3_mlp_nadam_b128", "spiral3", (*MLP64, "dense:3:softmax"), "nadam",
+        "sparse_categorical_crossentropy", epochs=40, batch_size=128, group="holdout7",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="three interleaved spiral arms, MLP, Nadam, batch 128",
+    ),
+    Task(
+        "wave_mlp_adamax_mae", "wave", (*MLP64, "dense:1:linear"), "adamax", "mae", epochs=15,
+        group="holdout7", family="mlp_regression", seeds=(0, 1, 2),
+        note="a wave regression on five features, MLP, MAE, Adamax",
+    ),
+    Task(
+        "spiral3_bnmlp_sgdm", "spiral3",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=15, optimizer_kwargs={"momentum": 0.9},
+        group="holdout7", family="bn_mlp", seeds=(0, 1, 2),
+        note="the spiral arms, MLP with BatchNorm, SGD momentum 0.9",
+    ),
+    Task(
+        "spiral3_deep6_adamw_b64", "spiral3", (*(["dense:48:relu"] * 6), "dense:3:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=25, batch_size=64,
+        optimizer_kwargs={"weight_decay": 0.05}, group="holdout7", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="the spiral arms, 6-layer plain ReLU MLP, AdamW (weight decay 0.05), batch 64",
+    ),
+    Task(
+        "blobsize_cnn_sgd_b64", "blobsize",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, batch_size=64, group="holdout7",
+        family="cnn", seeds=(0, 1, 2),
+        note="a Gaussian blob's width in 10x10 images, small CNN, plain SGD, batch 64",
+    ),
+    Task(
+        "edges_bncnn_adam", "edges",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:4:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=6, group="holdout7", family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="an edge's direction in 10x10 images, CNN with BatchNorm, Adam",
+    ),
+    Task(
+        "texture_xception_nadam_b64", "texture",
+        ("randomflip:horizontal", "conv:16:3:linear", "batchnorm", "relu", "xception:32",
+         "flatten", "dense:3:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=8, batch_size=64, group="holdout7",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="a checkerboard, stripe or noise patch in 12x12 images, one Xception-style "
+        "residual block with RandomFlip inside the model, Nadam, batch 64",
+    ),
+    Task(
+        "trend_gru_sgdm_mse", "trend", ("gru:32", "dense:1:linear"), "sgd", "mse", epochs=10,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout7", family="rnn", seeds=(0, 1, 2),
+        note="the slope of a noisy sequence of twenty numbers, GRU, MSE, SGD momentum 0.9",
+    ),
+    Task(
+        "countdiff_transformer_rmsprop", "countdiff",
+        ("embedding:9:16", "transformer:2:8:32", "gap1d", "dense:1:linear"), "rmsprop", "mse",
+        epochs=8, group="holdout7", family="attention", seeds=(0, 1, 2),
+        note="how often token 1 occurs minus how often token 2 does, transformer block, MSE, "
+        "RMSprop",
+    ),
+    Task(
+        "anykw_embbag_adagrad", "anykw",
+        ("embedding:41:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "adagrad",
+        "binary_crossentropy", epochs=15, group="holdout7", family="embedding_text",
+        seeds=(0, 1, 2),
+        note="any of three keywords among 20 tokens, bag of embeddings, Adagrad",
+    ),
+    Task(
+        "iris_mlp_adamw_b16", "iris", ("dense:32:relu", "dense:32:relu", "dense:3:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=20, batch_size=16,
+        optimizer_kwargs={"weight_decay": 0.02}, group="holdout7", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="iris (100 training samples, standardised), MLP, AdamW (weight decay 0.02), batch 16",
+    ),
+    Task(
+        "wave_raw_mlp_adam", "wave_raw", (*MLP64, "dense:1:linear"), "adam", "mse",
+        epochs=15, group="holdout7", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the wave regression with its columns on scales from 0.01 to 100, MLP, MSE, Adam",
+    ),
+    Task(
+        "motif_conv1d_adam_b64", "motif",
+        ("conv1d:16:4:relu", "conv1d:16:3:relu", "gmp1d", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=10, batch_size=64, group="holdout7", family="conv1d",
+        seeds=(0, 1, 2),
+        note="a motif hidden in Gaussian noise, two Conv1D layers and global max pooling, "
+        "Adam, batch 64",
+    ),
+    Task(
+        "wave_lnmlp_sgd", "wave",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "sgd",
+        "mse", epochs=15, group="holdout7", family="ln_mlp", seeds=(0, 1, 2),
+        note="the wave regression, MLP with LayerNormalization, MSE, plain SGD",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -1392,6 +1500,119 @@ def _skewed(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return unit * _raw_scales(8, 1.0, 1000.0, seed=4), y
 
 
+def _spiral3(n: int = 2400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Three interleaved spiral arms in 2-D (one turn and a half each, Gaussian noise SD
+    0.06); the class is the arm."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    t = np.sqrt(rng.uniform(0.05, 1.0, n)) * 3 * np.pi
+    angle = t + 2 * np.pi * y / 3
+    x = np.stack([t * np.cos(angle), t * np.sin(angle)], axis=1) / (3 * np.pi)
+    return x + rng.normal(0, 0.06, (n, 2)), y
+
+
+def _wave(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five features uniform in [-2, 2]; y = sin(3 x0) cos(2 x1) + x2^2 / 2 + x3 / 4 (x4 is
+    noise), plus Gaussian noise (SD 0.2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 5))
+    y = (np.sin(3 * x[:, 0]) * np.cos(2 * x[:, 1]) + x[:, 2] ** 2 / 2 + x[:, 3] / 4
+         + rng.normal(0, 0.2, n))
+    return x, y
+
+
+def _blobsize(n: int = 2000, size: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images of one Gaussian blob at a random place, in Gaussian noise (SD 0.4);
+    the class is its width (SD 0.7, 1.2 or 1.8 pixels), at a random brightness."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    grid = np.arange(size)
+    x = rng.normal(0, 0.4, (n, size, size))
+    for i, kind in enumerate(y):
+        r, c = rng.uniform(2, size - 3, 2)
+        width = (0.7, 1.2, 1.8)[kind]
+        blob = np.exp(-((grid[:, None] - r) ** 2 + (grid[None, :] - c) ** 2) / (2 * width**2))
+        x[i] += rng.uniform(0.8, 1.5) * blob
+    return x[..., None], y
+
+
+def _edges(n: int = 2000, size: int = 10, seed: int = 0, signed: bool = True,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images split by a straight step edge through a random point; the class is
+    the edge's direction (0, 45, 90 or 135 degrees, +-10 degrees); Gaussian noise SD 0.8.
+    ``signed``: either side may be the bright one (else always the same side)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    rows, cols = np.meshgrid(np.arange(size) - size / 2, np.arange(size) - size / 2,
+                             indexing="ij")
+    angle = np.deg2rad(45 * y + rng.uniform(-10, 10, n))[:, None, None]
+    offset = rng.uniform(-2, 2, n)[:, None, None]
+    sign = rng.choice([-1.0, 1.0] if signed else [1.0], n)[:, None, None]
+    x = sign * np.where(rows * np.cos(angle) - cols * np.sin(angle) > offset, 0.5, -0.5)
+    return (x + rng.normal(0, 0.8, x.shape))[..., None], y
+
+
+def _texture(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images: a 6x6 patch of checkerboard (0), of stripes (1) or of nothing but
+    brighter noise (2) at a random place, in Gaussian noise (SD 0.6)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    rows, cols = np.mgrid[:6, :6]
+    patterns = {0: np.where((rows + cols) % 2 == 0, 1.0, -1.0),
+                1: np.where(cols % 2 == 0, 1.0, -1.0)}
+    x = rng.normal(0, 0.6, (n, size, size))
+    for i, kind in enumerate(y):
+        r, c = (int(v) for v in rng.integers(0, size - 6, 2))
+        patch = patterns[int(kind)] if kind < 2 else rng.normal(0, 1.0, (6, 6))
+        x[i, r:r + 6, c:c + 6] += (patch if rng.uniform() < 0.5 else patch.T) * 0.8
+    return x[..., None], y
+
+
+def _trend(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of twenty numbers: a random slope times the position plus a random offset
+    and AR(1) noise (SD 0.5); the target is the slope."""
+    rng = np.random.default_rng(seed)
+    slope = rng.normal(0, 1, n)
+    t = np.linspace(-1, 1, length)
+    noise = np.zeros((n, length))
+    for k in range(length):
+        noise[:, k] = 0.6 * noise[:, k - 1] + rng.normal(0, 0.4, n) if k else rng.normal(0, 0.5, n)
+    x = slope[:, None] * t + rng.normal(0, 1, (n, 1)) + noise
+    return x[..., None], slope
+
+
+def _countdiff(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-8; the target is how often token 1 occurs minus how often token 2 does."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 9, (n, length))
+    return x, ((x == 1).sum(axis=1) - (x == 2).sum(axis=1)).astype(float)
+
+
+def _anykw(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 4-40, with each of the tokens 1, 2 and 3 put in at a random place with
+    probability 0.2; label 1 when any of them is there; 10 % of the labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(4, 41, (n, length))
+    for token in (1, 2, 3):
+        rows = np.flatnonzero(rng.uniform(size=n) < 0.2)
+        x[rows, rng.integers(0, length, len(rows))] = token
+    y = np.isin(x, (1, 2, 3)).any(axis=1).astype(int)
+    flip = rng.uniform(size=n) < 0.1
+    return x, np.where(flip, 1 - y, y)
+
+
+def _motif(n: int = 2000, length: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of 32 Gaussian numbers (SD 1); in half of them the motif 1.5, -1.5, 1.5,
+    -1.5 is added at a random place (label 1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, length))
+    y = rng.integers(0, 2, n)
+    starts = rng.integers(0, length - 4, n)
+    for i in np.flatnonzero(y):
+        x[i, starts[i]:starts[i] + 4] += (1.5, -1.5, 1.5, -1.5)
+    return x[..., None], y
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -1547,6 +1768,33 @@ def load_data(name: str) -> Arrays:
     elif name == "skewed_raw":
         x, y, x_val, y_val = _split(*_skewed(), 500)
         y, y_val = _standardise_target(y, y_val)
+    elif name == "spiral3":
+        x, y, x_val, y_val = _split(*_spiral3(), 500)
+    elif name in ("wave", "wave_raw"):
+        x, y, x_val, y_val = _split(*_wave(), 500)
+        y, y_val = _standardise_target(y, y_val)
+        x, x_val = _standardise(x, x_val)
+        if name == "wave_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 100.0, seed=5)
+            x, x_val = x * scales, x_val * scales
+    elif name == "blobsize":
+        x, y, x_val, y_val = _split(*_blobsize(), 500)
+    elif name == "edges":
+        x, y, x_val, y_val = _split(*_edges(), 500)
+    elif name == "texture":
+        x, y, x_val, y_val = _split(*_texture(), 500)
+    elif name == "trend":
+        x, y, x_val, y_val = _split(*_trend(), 500)
+    elif name == "countdiff":
+        x, y, x_val, y_val = _split(*_countdiff(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name == "anykw":
+        x, y, x_val, y_val = _split(*_anykw(), 500)
+    elif name == "motif":
+        x, y, x_val, y_val = _split(*_motif(), 500)
+    elif name == "edges_flat":  # the bright side always the same: a linear model can read it
+        x, y, x_val, y_val = _split(*_edges(signed=False), 500)
+        x, x_val = x.reshape(len(x), -1), x_val.reshape(len(x_val), -1)
     elif name == "moons":
         x, y = datasets.make_moons(n_samples=2000, noise=0.25, random_state=0)
         x, y, x_val, y_val = _split(x, y, 500)
