@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # ------------------------------------------------------------------------- the ramp
 DEFAULT_START_LR = 1e-10
@@ -151,7 +154,7 @@ def check_lr_range(
         if not _is_number(value) or float(value) <= 0:
             raise ValueError(
                 f"{names(parameter)} must be a positive, finite learning rate, got {value!r}; "
-                f"an exponential ramp starts above zero: e.g. "
+                f"the ramp starts above zero (a step at LR 0 trains nothing): e.g. "
                 f"{names.example(start_lr=f'{DEFAULT_START_LR:g}', end_lr=f'{DEFAULT_END_LR:g}')}."
             )
     if float(start_lr) >= float(end_lr):
@@ -289,6 +292,37 @@ def plan(
             f"{names('batch_size')}."
         )
     return result
+
+
+SCAN_BYTES = 64 * 2**20
+"""Block size of the NaN/Inf scan of the data: bounded memory for memory-mapped arrays."""
+
+
+def non_finite_problem(name: str, array: np.ndarray) -> str | None:
+    """What is wrong when a float array holds NaN or infinite values (None when nothing is):
+    how many, the first sample holding one, and the fix. Scanned block by block.
+
+    >>> import numpy as np
+    >>> non_finite_problem("x", np.array([[0.0, 1.0], [np.nan, 2.0]]))
+    'x contains 1 NaN or infinite value (the first in sample 1); remove or fix those samples: a single NaN makes every later loss NaN.'
+    """  # noqa: E501
+    import numpy as np  # here: the checks above load without NumPy
+
+    if not np.issubdtype(array.dtype, np.inexact):
+        return None
+    rows = max(1, SCAN_BYTES // max(1, array[:1].nbytes))
+    bad, first = 0, None
+    for start in range(0, len(array), rows):
+        block = ~np.isfinite(array[start : start + rows])
+        count = int(np.count_nonzero(block))
+        if count and first is None:
+            first = start + int(np.argmax(block.reshape(len(block), -1).any(axis=1)))
+        bad += count
+    if not bad:
+        return None
+    values = "value" if bad == 1 else "values"
+    return (f"{name} contains {bad} NaN or infinite {values} (the first in sample {first}); "
+            "remove or fix those samples: a single NaN makes every later loss NaN.")
 
 
 def check_compiled(model: Any) -> None:

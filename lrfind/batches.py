@@ -18,7 +18,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from lrfind._defaults import DEFAULT_BATCH_SIZE, check_positive_int
+from lrfind._defaults import DEFAULT_BATCH_SIZE, check_positive_int, non_finite_problem
+from lrfind.messages import first_line
 
 
 def is_array_data(x: Any) -> bool:
@@ -89,7 +90,7 @@ def build_from_first_batch(model: keras.Model, x: Any) -> None:
     except Exception as error:
         raise ValueError(
             "the model is not built yet and calling it on the data's first batch failed "
-            f"({type(error).__name__}: {str(error).splitlines()[0][:300]}). Give the model "
+            f"({type(error).__name__}: {first_line(error)}). Give the model "
             "a keras.Input (or call model.build(input_shape)) before the range test."
         ) from error
 
@@ -98,6 +99,7 @@ def check_data_fits(model: keras.Model, x: Any, y: Any, batch_size: int | None) 
     """Run the model on one small batch so a shape mismatch fails early and clearly."""
     if not is_array_data(x):
         return
+    check_input_names(model, x)
     sample = keras.tree.map_structure(lambda a: a[: min(2, len(a))], x)
     try:
         model(sample, training=False)
@@ -107,9 +109,56 @@ def check_data_fits(model: keras.Model, x: Any, y: Any, batch_size: int | None) 
         raise ValueError(
             f"the data does not fit the model: inputs of shape {shapes} "
             + (f"for a model that expects {expected}" if expected else "")
-            + f" ({type(error).__name__}: {str(error).splitlines()[0][:300]}). "
+            + f" ({type(error).__name__}: {first_line(error)}). "
             "Reshape the data or rebuild the model's Input to match."
         ) from error
+
+
+def check_finite(x: Any, y: Any, sample_weight: Any) -> None:
+    """Raise ``ValueError`` when in-memory NumPy data holds NaN or infinite values: their
+    loss is NaN at any learning rate, which a range test would otherwise read as a
+    divergence. Memory-mapped arrays are not scanned (a full read of data larger than
+    memory; the command line scans them)."""
+    for part_name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        if isinstance(part, dict):
+            leaves = [(f"{part_name}[{key!r}]", leaf) for key, leaf in part.items()]
+        elif isinstance(part, (list, tuple)):
+            leaves = [(f"{part_name}[{i}]", leaf) for i, leaf in enumerate(part)]
+        else:
+            leaves = [(part_name, part)]
+        for name, leaf in leaves:
+            if isinstance(leaf, np.ndarray) and not isinstance(leaf, np.memmap):
+                problem = non_finite_problem(name, leaf)
+                if problem:
+                    raise ValueError(problem)
+
+
+def check_input_names(model: keras.Model, x: Any) -> None:
+    """Raise ``ValueError`` when a dict of arrays is keyed otherwise than the model's named
+    inputs: which names are missing, which keys are not inputs, and where the names come
+    from."""
+    if not isinstance(x, dict) or not model.built:
+        return
+    try:
+        structure = model.input  # a dict of inputs is matched by its keys, a list by names
+    except (AttributeError, ValueError):  # a subclassed model has no symbolic inputs
+        return
+    if isinstance(structure, dict):
+        names = list(structure)
+    elif isinstance(structure, (list, tuple)):
+        names = [getattr(tensor, "name", None) for tensor in structure]
+    else:
+        return
+    if None in names or set(x) == set(names):
+        return
+    missing = [name for name in names if name not in x]
+    unexpected = [key for key in x if key not in names]
+    raise ValueError(
+        f"the data's keys {sorted(map(str, x))} do not match the model's inputs {names}"
+        + (f": missing {missing}" if missing else "")
+        + (f"{',' if missing else ':'} not inputs {unexpected}" if unexpected else "")
+        + ". Key each array by the name of its keras.Input (its name= argument)."
+    )
 
 
 # ------------------------------------------------------------- data larger than memory
@@ -237,14 +286,15 @@ class FitData:
 
 def prepare_fit_data(
     x: Any, y: Any, sample_weight: Any, *, batch_size: int | None, shuffle: bool,
-    seed: int | None, known_length: bool,
+    seed: int | None, known_length: bool, own_shuffle: bool = False,
 ) -> FitData:
     """The data as ``model.fit`` should see it for the run.
 
     Datasets of unknown length are repeated (cycled like any short data); memory-mapped
     arrays are streamed batch by batch (`MemmapBatches`) instead of being copied whole by
     ``fit``; a seeded, shuffled run of arrays on JAX or torch is batched by `SeededBatches`,
-    as Keras's own pipelines there shuffle from state that ``set_random_seed`` does not pin.
+    as Keras's own pipelines there shuffle from state that ``set_random_seed`` does not pin,
+    and so is one on any backend with ``own_shuffle`` (the seed is lrfind's, not the user's).
     """
     if not known_length and is_dataset(x):
         x = x.repeat()
@@ -254,7 +304,9 @@ def prepare_fit_data(
         x = MemmapBatches(x, y, sample_weight, batch_size=size, shuffle=shuffle, seed=seed)
         y = sample_weight = None
         arrays = False
-    elif arrays and shuffle and seed is not None and keras.backend.backend() != "tensorflow":
+    elif arrays and shuffle and seed is not None and (
+        own_shuffle or keras.backend.backend() != "tensorflow"
+    ):
         x = SeededBatches(x, y, sample_weight, batch_size=size, seed=seed)
         y = sample_weight = None
         arrays = False

@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lrfind._defaults import non_finite_problem
+
 if TYPE_CHECKING:
     import keras
-
-_SCAN_BYTES = 64 * 2**20  # NaN/Inf scan block: bounded memory for memory-mapped arrays
 
 
 class InputError(ValueError):
@@ -142,31 +142,9 @@ def _check_named(inputs: list[tuple[str, Any]], targets: list[tuple[str, Any]]) 
                 f"need {need} (the same first dimension)."
             )
     for name, array in named:
-        bad, first_bad = _count_non_finite(array)
-        if bad:
-            values = "value" if bad == 1 else "values"
-            raise InputError(
-                f"{name} contains {bad} NaN or infinite {values} (the first in sample "
-                f"{first_bad}); remove or fix those samples: a single NaN makes every later "
-                "loss NaN."
-            )
-
-
-def _count_non_finite(array: np.ndarray) -> tuple[int, int | None]:
-    """(number of NaN/Inf entries, index of the first sample holding one), block by block."""
-    if not np.issubdtype(array.dtype, np.inexact):
-        return 0, None
-    row_bytes = max(1, array[:1].nbytes)
-    rows = max(1, _SCAN_BYTES // row_bytes)
-    bad, first = 0, None
-    for start in range(0, len(array), rows):
-        block = ~np.isfinite(array[start : start + rows])
-        count = int(np.count_nonzero(block))
-        if count and first is None:
-            per_row = block.reshape(len(block), -1).any(axis=1)
-            first = start + int(np.argmax(per_row))
-        bad += count
-    return bad, first
+        problem = non_finite_problem(name, array)
+        if problem:
+            raise InputError(problem)
 
 
 def check_fits(model: keras.Model, x: Any, *, x_name: str = "x") -> None:

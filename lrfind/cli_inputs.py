@@ -112,11 +112,12 @@ def _keys(option: str | None) -> list[str]:
 
 def open_data(
     path: str | Path, *, x_key: str | None = None, y_key: str | None = None,
-    target: str | None = None,
+    target: str | None = None, image_size: Any = None,
 ) -> DataFile:
     """Check ``DATA`` without Keras: an ``.npz``, a folder of ``.npy`` arrays (memory-mapped),
     a folder of class sub-folders of images, or a ``.csv`` table (``target`` names its label
-    column). Array names given with ``--x-key``/``--y-key`` must be there."""
+    column). Array names given with ``--x-key``/``--y-key`` must be there; ``--image-size``
+    applies to a folder of images only."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"the data file {str(path)!r} does not exist; pass {DATA_HELP}.")
@@ -135,6 +136,9 @@ def open_data(
         )
     else:
         data = _open_npz(path)
+    if image_size is not None and data.kind != "images":
+        raise InputError(f"--image-size resizes a folder of images, but {str(path)!r} is not "
+                         "one; resize arrays before saving them, or leave the option out.")
     if data.kind == "images":
         if x_key or y_key:
             raise InputError(f"{str(path)!r} is a folder of images: its classes are the "

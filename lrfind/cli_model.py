@@ -14,7 +14,6 @@ samples, so its own code failing is reported before the range test starts. Probl
 from __future__ import annotations
 
 import importlib
-import re
 import sys
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lrfind.cli_checks import InputError
+from lrfind.messages import first_line
 
 if TYPE_CHECKING:
     import keras
@@ -116,10 +116,8 @@ def exception_chain(error: BaseException) -> list[BaseException]:
 
 
 def own_words(error: BaseException) -> str:
-    """An exception's message as one line: no terminal colours, at most 300 characters."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"{type(error).__name__}: {(lines[0] if lines else '')[:300]}"
+    """An exception's message as one line: its own words (`lrfind.messages.first_line`)."""
+    return f"{type(error).__name__}: {first_line(error)}"
 
 
 _LAMBDA_CODE = (

@@ -187,6 +187,8 @@ def compile_names(model: Any) -> dict[str, str]:
     )
     if isinstance(loss, str):
         loss_code = json.dumps(loss)
+    elif callable(loss) and getattr(keras.losses, str(loss_name), None) is loss:
+        loss_code = json.dumps(loss_name)  # a loss function of keras.losses: its string name
     elif hasattr(keras.losses, type(loss).__name__) and type(loss).__name__[0].isupper():
         loss_code = f"keras.losses.{type(loss).__name__}()"
     else:
@@ -216,7 +218,7 @@ def snippet(suggestion: Suggestion, samples: int, batch_size: int, names: dict[s
     if suggestion.lr is None or not suggestion.reliable:
         return ""
     optimizer = names["optimizer"]
-    lines = ["import keras"]
+    lines = ["import keras", *(["import lrfind"] if has_band(suggestion) else []), ""]
     loss = names["loss"]
     if loss.startswith("..."):
         lines.append("loss = ...  # the loss your model is compiled with")
@@ -224,8 +226,6 @@ def snippet(suggestion: Suggestion, samples: int, batch_size: int, names: dict[s
     if has_band(suggestion):
         per_epoch = math.ceil(samples / batch_size)
         lines += [
-            "import lrfind",
-            "",
             f"steps_per_epoch = {per_epoch}  # {samples} samples / batch size {batch_size}",
             "schedule = lrfind.CyclicLR(",
             f"    base_lr={format_lr(suggestion.min_lr)},",
@@ -241,7 +241,6 @@ def snippet(suggestion: Suggestion, samples: int, batch_size: int, names: dict[s
         ]
     else:
         lines += [
-            "",
             "model.compile(",
             f"    optimizer={optimizer}(learning_rate={format_lr(suggestion.lr)}),",
             f"    loss={loss},",

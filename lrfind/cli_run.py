@@ -158,7 +158,7 @@ def run(options: Options, err: Console) -> int:
     options = _check_options(options)
     model_path = check_model_path(options.model)
     data = inputs.open_data(options.data, x_key=options.x_key, y_key=options.y_key,
-                            target=options.target)
+                            target=options.target, image_size=options.image_size)
     inputs.check_output_dir(options.out)
     with _bad_input():  # across processes: join them before the model is loaded
         options = dataclasses.replace(options, processes=cli_processes.join(

@@ -16,6 +16,7 @@ live here are still importable from ``lrfind.finder``.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import Any
 
@@ -46,6 +47,7 @@ from lrfind.batches import (
     SeededBatches,
     build_from_first_batch,
     check_data_fits,
+    check_finite,
     count_batches,
     prepare_fit_data,
 )
@@ -53,7 +55,7 @@ from lrfind.callback import CurveError, LRRangeTest
 from lrfind.processes import agree, outcome, shard_inputs
 from lrfind.ramp import LRRamp
 from lrfind.result import LRFinderResult
-from lrfind.state import ModelState, is_chief
+from lrfind.state import ModelState, is_chief, tensorflow_global_seed
 from lrfind.tracker import LAST_BATCH_KEY, BatchLossTracker, needs_buffer
 
 __all__ = [
@@ -199,6 +201,7 @@ class LRFinder:
         with shares.all_or_none():  # across processes: each passes, or all fail
             batches_per_epoch = count_batches(x, y, batch_size)
             run = plan(batches_per_epoch, steps, epochs, batch_size=global_batch_size)
+            check_finite(x, y, sample_weight)
             build_from_first_batch(model, x)
             check_data_fits(model, x, y, batch_size)
         agree(shares.topology, "the run's plan (give every process a shard of the same "
@@ -212,11 +215,12 @@ class LRFinder:
         results = []
         previous: LRRangeTest | None = None
         plain = not callbacks and validation_data is None
+        shuffles = shuffle_seeds(seed, repeats, shuffle)
         for repeat in range(repeats):
             data = prepare_fit_data(
                 x, y, sample_weight, batch_size=batch_size, shuffle=shuffle,
-                seed=None if seed is None else seed + repeat,
-                known_length=batches_per_epoch is not None,
+                seed=shuffles[repeat], known_length=batches_per_epoch is not None,
+                own_shuffle=seed is None and shuffles[repeat] is not None,
             )
             offset = repeat * run.num_steps
 
@@ -274,6 +278,25 @@ class LRFinder:
             state.restore()
         assert test.result is not None
         return test.result
+
+
+def shuffle_seeds(seed: int | None, repeats: int, shuffle: bool) -> list[int | None]:
+    """Each repeat's shuffle seed: ``seed + repeat`` for a seeded run; else None (the
+    backend's own shuffle, a new order each repeat), except under a TensorFlow global seed
+    (``keras.utils.set_random_seed`` in the user's script): Keras's array pipeline then draws
+    the same order for every new run, and the repeats would be one run three times, agreeing
+    by construction. Their orders are then drawn from the operating system's entropy (the
+    global random state is left alone) and batched by lrfind.
+
+    >>> shuffle_seeds(7, 3, shuffle=True)
+    [7, 8, 9]
+    """
+    if seed is not None:
+        return [seed + repeat for repeat in range(repeats)]
+    if shuffle and repeats > 1 and tensorflow_global_seed() is not None:
+        entropy = random.SystemRandom()
+        return [entropy.randrange(2**31) for _ in range(repeats)]
+    return [None] * repeats
 
 
 def run_steps_per_execution(model: keras.Model, *, plain: bool) -> int:

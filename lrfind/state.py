@@ -202,6 +202,16 @@ class ModelState:
 
 
 # ------------------------------------------------------------------ global random state
+def tensorflow_global_seed() -> int | None:
+    """TensorFlow's global seed (``tf.random.set_seed``, also set by
+    ``keras.utils.set_random_seed``), or None when unset or on another backend."""
+    if keras.backend.backend() != "tensorflow":
+        return None
+    from tensorflow.python.eager import context
+
+    return context.global_seed()
+
+
 def _capture_global_rng() -> dict[str, Any]:
     from keras.src.backend.common import global_state
     from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR

@@ -76,7 +76,7 @@ class BatchLossTracker(keras.metrics.Mean):
         super().update_state(values, sample_weight=sample_weight)
         if not self.recording:
             return
-        if not all(dim == 1 for dim in ops.shape(values)):
+        if not _one_value(values):
             self.misfed = True  # predictions or per-sample values: not the batch's loss
             return
         self.scalar_updates += 1
@@ -224,3 +224,11 @@ def needs_buffer(model: keras.Model, steps_per_execution: int) -> bool:
         and steps_per_execution == 1
         and getattr(strategy, "num_replicas_in_sync", 1) == 1
     )
+
+
+def _one_value(values: Any) -> bool:
+    """Whether ``values`` holds one number, read from its static shape: a dimension not
+    known when the step is traced (the batch's, e.g. when the last batch is smaller) is a
+    batch of values, not one loss."""
+    shape = getattr(values, "shape", ())
+    return all(dim == 1 for dim in tuple(shape))

@@ -68,9 +68,9 @@ def test_named_arrays_are_picked_by_key_and_a_missing_key_names_what_is_there(tm
 
 
 def test_nan_scan_works_block_by_block(monkeypatch):
-    import lrfind.cli_checks
+    import lrfind._defaults
 
-    monkeypatch.setattr(lrfind.cli_checks, "_SCAN_BYTES", 64)  # several blocks of 2 rows
+    monkeypatch.setattr(lrfind._defaults, "SCAN_BYTES", 64)  # several blocks of 2 rows
     x = np.ones((50, 8), dtype=np.float32)
     x[37, 5] = np.nan
     x[44, 0] = -np.inf
@@ -171,6 +171,8 @@ def test_a_csv_table_gives_its_numeric_columns_and_the_target(tmp_path):
         open_data(table)
     with pytest.raises(InputError, match="has no column 'kind' \\(from --target\\)"):
         open_data(table, target="kind")
+    with pytest.raises(InputError, match="--image-size resizes a folder of images"):
+        open_data(table, target="label", image_size="32,32")
     (tmp_path / "gap.csv").write_text("a,b,y\n1,,0\n2,3,1\n")
     with pytest.raises(InputError, match="a,b contains 1 NaN"):
         load_data(tmp_path / "gap.csv", target="y")

@@ -117,12 +117,15 @@ def test_compile_names_name_the_optimizer_and_loss_as_code():
     names = cli_report.compile_names(model)
     assert names["optimizer"] == "keras.optimizers.SGD"
     assert names["loss"] == "keras.losses.Huber()"
+    model.compile("sgd", keras.losses.sparse_categorical_crossentropy)  # as --loss compiles
+    assert cli_report.compile_names(model)["loss"] == '"sparse_categorical_crossentropy"'
     model.compile("sgd", my_loss)
     assert cli_report.compile_names(model)["loss"] == "..."
     assert cli_report.compile_names(model)["loss_name"] == "my_loss"
     snippet = cli_report.snippet(_cyclic_curve().suggestion, 100, 10,
                                  cli_report.compile_names(model))
     assert "loss = ...  # the loss your model is compiled with" in snippet
+    assert snippet.index("import lrfind") < snippet.index("loss = ...")  # imports first
     assert "    loss=loss," in snippet
 
 

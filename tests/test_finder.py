@@ -511,11 +511,32 @@ def test_bad_data(data) -> None:
         LRFinder(model).find(x, y[:-3])
     with pytest.raises(ValueError, match="empty"):
         LRFinder(model).find(x[:0], y[:0])
-    with pytest.raises(ValueError, match="does not fit the model"):
+    with pytest.raises(ValueError, match="does not fit the model") as error:
         LRFinder(model).find(x[:, :5], y)
+    # the layer's own words, not Keras's "Exception encountered when calling" wrapper
+    assert "Exception encountered" not in str(error.value)
+    assert "incompatible with the layer" in str(error.value)
     with pytest.raises(ValueError, match="at least 10"):
         LRFinder(model).find(x[:64], y[:64], batch_size=32, epochs=1)
+    poisoned = x.copy()
+    poisoned[50, 1] = np.nan  # its loss is NaN at any LR: not a divergence to read
+    with pytest.raises(ValueError, match=r"^x contains 1 NaN .* sample 50\); remove or fix"):
+        LRFinder(model).find(poisoned, y)
+    weights = np.ones(len(y), "float32")
+    weights[7] = np.inf
+    with pytest.raises(ValueError, match=r"^sample_weight contains 1 NaN .* sample 7\)"):
+        LRFinder(model).find(x, y, sample_weight=weights)
     assert_same_state(model, before)
+
+
+def test_a_dict_keyed_otherwise_than_the_inputs_names_the_keys() -> None:
+    age, bmi = keras.Input((3,), name="age"), keras.Input((2,), name="bmi")
+    model = keras.Model({"age": age, "bmi": bmi},
+                        keras.layers.Dense(1)(keras.layers.concatenate([age, bmi])))
+    model.compile("adam", "mse")
+    x = {"age": np.ones((64, 3), "float32"), "bmj": np.ones((64, 2), "float32")}
+    with pytest.raises(ValueError, match=r"missing \['bmi'\], not inputs \['bmj'\]\. Key"):
+        LRFinder(model).find(x, np.ones((64, 1), "float32"))
 
 
 def test_uncompiled_model_is_refused() -> None:

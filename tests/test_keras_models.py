@@ -39,9 +39,12 @@ def batches(x, y, count: int):
                     for data in (x, y))
 
 
-def reference_losses(name: str, lrs: np.ndarray, skipped: int = 0) -> np.ndarray:
-    """Each batch's loss from a twin of the model trained batch by batch at ``lrs``."""
+def reference_losses(name: str, lrs: np.ndarray, skipped: int = 0,
+                     rows: int | None = None) -> np.ndarray:
+    """Each batch's loss from a twin of the model trained batch by batch at ``lrs`` (on the
+    first ``rows`` of its data, when given)."""
     twin, x, y = keras_models.MODELS[name](seed=0)
+    x, y = keras.tree.map_structure(lambda a: a[:rows], (x, y))
     losses = []
     for k, (xb, yb) in enumerate(batches(x, y, len(lrs) + skipped)):
         lr = lrs[max(k - skipped, 0)] if k >= skipped else START_LR
@@ -114,6 +117,22 @@ def test_sources_of_the_loss_are_reported() -> None:
     assert keras2.lrs[-1] == pytest.approx(END_LR)
     *_, standard = run_find("keras3_custom_train_step")
     assert "loss_source" not in standard.settings
+
+
+def test_a_keras2_train_step_with_a_smaller_last_batch_is_recorded() -> None:
+    """250 rows in batches of 32: the last batch of each epoch has 26, so the step is traced
+    with an unknown batch size, and the loss tracker's check of what it was fed (the
+    predictions, in this idiom) must not branch on a symbolic shape."""
+    model, x, y = keras_models.keras2_style_train_step(seed=0)
+    x, y = x[:250], y[:250]
+    before = state(model)
+    result = LRFinder(model).find(x, y, START_LR, END_LR, BATCH, steps=STEPS, shuffle=False,
+                                  stop_factor=None)
+    assert_restored(model, before)
+    assert result.settings["loss_source"] == "compute_loss"
+    assert len(result) == STEPS - 1 and np.all(np.isfinite(result.losses))
+    expected = reference_losses("keras2_style_train_step", result.lrs, skipped=1, rows=250)
+    np.testing.assert_allclose(result.losses, expected, rtol=2e-5, atol=1e-6)
 
 
 class NoLossReported(keras_models.Trainer):

@@ -39,6 +39,32 @@ def test_repeats_give_an_interval_holding_each_repeats_suggestion(data, tmp_path
     assert loaded.suggestion == s and len(loaded.repeats) == 2
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow",
+                    reason="TensorFlow's global seed pins Keras's array shuffle")
+def test_unseeded_repeats_are_shuffled_apart_under_a_global_seed(data) -> None:
+    """A script that calls ``keras.utils.set_random_seed`` (as keras.io's examples do) pins
+    the order Keras's array pipeline draws for every new run: the unseeded repeats must
+    still differ, and the user's global seed must stay as it was."""
+    import tensorflow as tf
+    from tensorflow.python.eager import context
+
+    x, y = data
+    model = mlp()
+    model.optimizer.build(model.trainable_variables)
+    before = snapshot(model)
+    keras.utils.set_random_seed(42)
+    try:
+        result = LRFinder(model).find(x, y, 1e-6, 10.0, 16, steps=60, stop_factor=None,
+                                      repeats=3)
+        assert context.global_seed() == 42
+    finally:
+        tf.random.set_seed(None)
+    curves = [run.losses[:40] for run in (result, *result.repeats)]
+    assert not np.array_equal(curves[0], curves[1])
+    assert not np.array_equal(curves[1], curves[2])
+    assert_same_state(model, before)
+
+
 @pytest.mark.default_repeats
 def test_find_runs_three_range_tests_by_default(data) -> None:
     x, y = data
