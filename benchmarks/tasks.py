@@ -90,7 +90,7 @@ class Task:
         d["optimizer_kwargs"] = dict(sorted(self.optimizer_kwargs.items()))
         blocks = sorted({spec.split(":")[0] for spec in self.layers} & set(BLOCKS))
         if blocks:  # absent for plain sequential tasks, so their keys are unchanged
-            d["block_sources"] = {name: source_hash(BLOCKS[name]) for name in blocks}
+            d["block_sources"] = {name: BLOCK_SOURCES[name] for name in blocks}
         if self.name not in FIRST_TASKS:
             d["data_digest"] = data_digest(self.data)
         return d
@@ -1149,8 +1149,8 @@ TASKS: tuple[Task, ...] = (
         "countdiff_transformer_rmsprop", "countdiff",
         ("embedding:9:16", "transformer:2:8:32", "gap1d", "dense:1:linear"), "rmsprop", "mse",
         epochs=8, group="holdout7", family="attention", seeds=(0, 1, 2),
-        note="how often token 1 occurs minus how often token 2 does, transformer block, MSE, "
-        "RMSprop",
+        note="how often token 1 occurs minus how often token 2 does, plus noise, transformer "
+        "block, MSE, RMSprop",
     ),
     Task(
         "anykw_embbag_adagrad", "anykw",
@@ -1582,10 +1582,12 @@ def _trend(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, 
 
 
 def _countdiff(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids 1-8; the target is how often token 1 occurs minus how often token 2 does."""
+    """Token ids 1-8; the target is how often token 1 occurs minus how often token 2 does,
+    plus Gaussian noise (SD 1)."""
     rng = np.random.default_rng(seed)
     x = rng.integers(1, 9, (n, length))
-    return x, ((x == 1).sum(axis=1) - (x == 2).sum(axis=1)).astype(float)
+    count = (x == 1).sum(axis=1) - (x == 2).sum(axis=1)
+    return x, count + rng.normal(0, 1.0, n)
 
 
 def _anykw(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -1920,6 +1922,10 @@ def transformer_block(x: Any, heads: str, key_dim: str, ff: str) -> Any:
 
 
 BLOCKS = {"xception": xception_block, "transformer": transformer_block}
+BLOCK_SOURCES = {name: source_hash(block) for name, block in BLOCKS.items()}
+"""Each block's source hash, read once, at import: ``inspect.getsource`` reads the file as it
+is now at the line numbers of the code loaded, so a process that read it after the file was
+edited above a block got another hash, and another key for that block's tasks."""
 """Layer specs that are functional blocks: ``NAME:ARG:...`` calls ``BLOCKS[NAME](x, *args)``."""
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion")
