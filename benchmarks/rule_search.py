@@ -32,7 +32,12 @@ the frozen one only when it gains `SWITCH_MARGIN` (0.05) or more there (35 varia
 on 15 families favour one by chance): the "proposed" row is that variant with its constants
 chosen on every task given, the rule to freeze next.
 
+``--anchors`` runs only the study of the divergence anchor (`anchor_study`), the constant
+the variants leave alone: where a curve moved only just before it diverged, the suggestion
+is that many decades below the divergence.
+
     python -m benchmarks.rule_search              # every group run so far (GROUPS)
+    python -m benchmarks.rule_search --anchors    # the divergence anchor alone
     python -m benchmarks.rule_search --groups dev --write-readme
 """
 
@@ -55,8 +60,14 @@ from benchmarks.suggestion_quality import FINDER_SEEDS, GROUPS, geomean, write_r
 from benchmarks.tasks import TASKS, Task, keras_default_lr
 from lrfind import analysis
 from lrfind.result import LRFinderResult
+from lrfind.rule import (
+    DIVERGENCE_ANCHOR,
+    RULE,
+    SMOOTHED_MINIMUM_WEIGHT,
+    apply_rule,
+    optimizer_kind,
+)
 from lrfind.rule import NO_DIVERGENCE as NO_DIVERGENCE_FROZEN
-from lrfind.rule import RULE, SMOOTHED_MINIMUM_WEIGHT, apply_rule, optimizer_kind
 from lrfind.suggestion import Suggestion, combine
 
 FRACTIONS = [round(float(f), 2) for f in np.arange(0.0, 1.01, 0.1)]
@@ -69,6 +80,8 @@ NO_DIVERGENCE = (None, ("minimum", 0.5), ("minimum", 1.0), ("knee", 1.0), ("knee
                  ("knee", 2.0))
 """Candidates for `lrfind.rule.NO_DIVERGENCE` (None: the end of the ramp)."""
 SMOOTHED_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+ANCHORS = [round(float(a), 2) for a in np.arange(0.0, 3.01, 0.25)]
+"""Candidates for `lrfind.rule.DIVERGENCE_ANCHOR` (decades below the divergence), per kind."""
 SWITCH_MARGIN = 0.05
 """How much lower a variant's leave-one-family-out geometric mean must be than the frozen
 variant's for the search to propose it instead (35 variants on 15 families: the best of
@@ -116,13 +129,14 @@ class TaskCurves:
                 ]
         return self._read[reading]
 
-    def regret(self, variant: Variant, rule: dict) -> float:
-        """Median regret over the finds of the suggestion ``rule`` gives."""
+    def regret(self, variant: Variant, rule: dict, anchors: dict | None = None) -> float:
+        """Median regret over the finds of the suggestion ``rule`` (and the divergence
+        ``anchors``, default `lrfind.rule.DIVERGENCE_ANCHOR`) gives."""
         reading, no_divergence, weight = variant
 
         def rule_on(r: analysis.CurveReading) -> Suggestion:
             return apply_rule(r, **self.settings, rule=rule, no_divergence=no_divergence,
-                              smoothed_weight=weight)
+                              smoothed_weight=weight, divergence_anchor=anchors)
 
         regrets = []
         for curves, pooled in self.readings(reading):
@@ -207,16 +221,62 @@ def choose(searches: dict[Variant, Search], names: list[str]) -> Choice:
     return best, choices[best]
 
 
+def anchor_study(tasks: list[TaskCurves]) -> list[str]:
+    """The divergence anchor (`lrfind.rule.DIVERGENCE_ANCHOR`) per kind, with the frozen
+    reading and constants: only tasks with a divergence-anchored call (a curve that moved
+    only just before it diverged) depend on it. For each kind: the frozen anchor's
+    geometric-mean regret over those tasks, the anchor chosen on all of them, and each
+    family's tasks scored with the anchor chosen without that family."""
+    variant = (frozen_reading(), NO_DIVERGENCE_FROZEN, SMOOTHED_MINIMUM_WEIGHT)
+
+    def regret(t: TaskCurves, anchor: float) -> float:
+        return t.regret(variant, RULE, {**DIVERGENCE_ANCHOR, kind_of(t): anchor})
+
+    lines = ["| kind | tasks with an anchored call | frozen anchor | geometric mean | chosen "
+             "on all (geometric mean) | leaving each family out: geometric mean, worst |",
+             "|---|---|---|---|---|---|"]
+    for kind in KINDS:
+        table = {t.task.name: {a: regret(t, a) for a in ANCHORS}
+                 for t in tasks if kind_of(t) == kind}
+        affected = [n for n, by in table.items() if len(set(by.values())) > 1]
+        if not affected:
+            continue
+        family = {t.task.name: t.task.family for t in tasks}
+
+        def best(names: list[str], table: dict = table) -> float:
+            return min(ANCHORS, key=lambda anchor: geomean([table[n][anchor] for n in names]))
+
+        frozen_anchor = DIVERGENCE_ANCHOR[kind]
+        frozen = geomean([regret(next(t for t in tasks if t.task.name == n), frozen_anchor)
+                          for n in affected])
+        chosen = best(affected)
+        left_out = [table[n][best([m for m in affected if family[m] != family[n]] or affected)]
+                    for n in affected]
+        lines.append(
+            f"| {kind} | {len(affected)} ({', '.join(sorted(affected))}) | {frozen_anchor:g} | "
+            f"{frozen:.3f} | {chosen:g} ({geomean([table[n][chosen] for n in affected]):.3f}) "
+            f"| {geomean(left_out):.3f}, {max(left_out):.2f} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", nargs="*", default=list(reversed(GROUPS)),
                         help="groups to choose on (default: every group run so far)")
+    parser.add_argument("--anchors", action="store_true",
+                        help="only the divergence anchor's study (`anchor_study`)")
     parser.add_argument("--write-readme", action="store_true")
     args = parser.parse_args(argv)
     from benchmarks.training import configure_tensorflow
 
     configure_tensorflow(1)
     tasks = load(args.groups)
+    if args.anchors:
+        text = "\n".join(anchor_study(tasks))
+        print(text)
+        if args.write_readme:
+            write_readme(text, "anchors")
+        return
     # every stand-in and weight with the frozen reading; the other readings with the frozen
     # stand-in and weight (they lost every comparison so far; all combinations would take
     # hours)

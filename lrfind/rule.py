@@ -109,11 +109,13 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
                momentum: float | None = None,
                rule: dict[str | None, tuple[float, float]] | None = None,
                no_divergence: tuple[str, float] | None = NO_DIVERGENCE,
-               smoothed_weight: float = SMOOTHED_MINIMUM_WEIGHT) -> Suggestion:
+               smoothed_weight: float = SMOOTHED_MINIMUM_WEIGHT,
+               divergence_anchor: dict[str | None, float] | None = None) -> Suggestion:
     """The suggestion for a read curve (see the module docstring for the rule) with an
-    optimizer of this class name and momentum; ``rule``, ``no_divergence`` and
-    ``smoothed_weight`` replace `RULE`, `NO_DIVERGENCE` and `SMOOTHED_MINIMUM_WEIGHT`
-    (``benchmarks/rule_search.py`` tries others)."""
+    optimizer of this class name and momentum; ``rule``, ``no_divergence``,
+    ``smoothed_weight`` and ``divergence_anchor`` replace `RULE`, `NO_DIVERGENCE`,
+    `SMOOTHED_MINIMUM_WEIGHT` and `DIVERGENCE_ANCHOR` (``benchmarks/rule_search.py`` tries
+    others)."""
     points = reading.points
     if reading.problem is not None:
         return Suggestion(None, None, None, False, reading.problem, points, basis="none")
@@ -124,7 +126,8 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
     divergence = points.get("divergence")
     shift = density_shift(reading.curve.points_per_decade)
     if not reading.measurable:
-        return _divergence_anchored(reading, kind, divergence, shift, first)
+        anchors = DIVERGENCE_ANCHOR if divergence_anchor is None else divergence_anchor
+        return _divergence_anchored(reading, kind, anchors[kind], divergence, shift, first)
     knee = points["knee"]
     top = last
     if divergence is not None:
@@ -171,13 +174,12 @@ def apply_rule(reading: CurveReading, optimizer: str | None = None, *,
     return Suggestion(lr, min_lr, max_lr, reliable, reason, points, basis="descent")
 
 
-def _divergence_anchored(reading: CurveReading, kind: str | None,
+def _divergence_anchored(reading: CurveReading, kind: str | None, anchor: float,
                          divergence: CurvePoint | None, shift: float, first: float
                          ) -> Suggestion:
     points = reading.points
     if divergence is None:  # cannot happen: read_curve refuses such a curve
         return Suggestion(None, None, None, False, "No clear descent.", points, basis="none")
-    anchor = DIVERGENCE_ANCHOR[kind]
     last = float(reading.lrs[reading.n_finite - 1])
     lr = min(divergence.lr / 10 ** (anchor - shift), divergence.lr, last)
     if lr < first * 10**0.5:

@@ -124,7 +124,14 @@ WORKER = textwrap.dedent(
     # Each process's own shard: the same slices as "auto" takes, so the same curve.
     mine = slice(index * 1600, (index + 1) * 1600)
     run("given", x[mine], y[mine], batch_size=32, seed=0, shard="given")
-    # A NaN in process 1's shard only, in its 61st batch (no shuffle): both stop there.
+    # An infinite loss on process 1's shard only, in its 61st batch (no shuffle): two huge,
+    # finite sample weights overflow its weighted sum. Both stop there.
+    weights = np.ones(len(y), "float32")
+    if index == 1:
+        weights[1600 + 60 * 16 + 3 : 1600 + 60 * 16 + 5] = 3e38
+    run("overflow", x, y, sample_weight=weights, batch_size=32, shuffle=False,
+        stop_factor=None, shard="auto")
+    # A NaN in process 1's shard only: refused on both processes, before any step.
     bad = x.copy()
     if index == 1:
         bad[1600 + 60 * 16 + 3, 0] = np.nan
@@ -156,7 +163,7 @@ def test_two_processes_record_one_curve_stop_together_and_restore(tmp_path: Path
     auto = first["auto"]
     assert len(auto["losses"]) == 100 and auto["stop"] == "completed"
     assert auto["settings"] == {"batch_size": 32, "processes": 2, "process_batch_size": 16}
-    for name in ("auto", "given", "nan", "verify"):
+    for name in ("auto", "given", "overflow", "verify"):
         # The global batch loss: the same numbers, bit for bit, on both processes.
         assert first[name]["losses"] == second[name]["losses"], name
         assert first[name]["lrs"] == second[name]["lrs"], name
@@ -172,11 +179,15 @@ def test_two_processes_record_one_curve_stop_together_and_restore(tmp_path: Path
     assert all(None not in t["losses"] for t in trials["trials"])
     assert first["given"]["lr"] == pytest.approx(auto["lr"], rel=1e-6)
 
-    # The NaN was on process 1's shard only; both stopped cleanly at the batch before it.
+    # The overflow was on process 1's shard only; both stopped cleanly at the batch before it.
     for report in (first, second):
-        assert report["nan"]["stop"] == "non_finite"
-        assert len(report["nan"]["losses"]) == 60
-        assert all(np.isfinite(report["nan"]["losses"]))
+        assert report["overflow"]["stop"] == "non_finite"
+        assert len(report["overflow"]["losses"]) == 60
+        assert all(np.isfinite(report["overflow"]["losses"]))
+    # The NaN in process 1's data is refused there, and so on process 0, before any step.
+    assert "contains 1 NaN or infinite value" in second["nan"]["error"]
+    assert "failed on process 1" in first["nan"]["error"]
+    assert first["nan"]["restored"] and second["nan"]["restored"]
 
     assert "disagree on the run's plan" in first["unequal"]["error"]
     assert first["unequal"]["error"] == second["unequal"]["error"]
