@@ -251,10 +251,10 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
-    "holdout6": "Holdout 6 (defined after the current rule, a4dcbc8, was frozen and kept by "
-    "the search with holdout 5 added; run once with it: the headline)",
-    "holdout5": "Holdout 5 (defined before the current rule was frozen, run once with it; "
-    "the search that kept the rule was made on it since)",
+    "holdout6": "Holdout 6 (defined after rule a4dcbc8 was frozen and kept by the search with "
+    "holdout 5 added; run once with it: the headline)",
+    "holdout5": "Holdout 5 (defined before rule a4dcbc8 was frozen, run once with it; the "
+    "search that kept the rule was made on it since)",
     "holdout4": "Holdout 4 (run once with the previous rule, e6fe281; spent: the current rule "
     "was chosen on it)",
     "holdout3": "Holdout 3 (run once with the previous rule, e6fe281; spent: the current rule "
