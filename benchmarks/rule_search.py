@@ -241,16 +241,17 @@ def anchor_study(tasks: list[TaskCurves]) -> list[str]:
         affected = [n for n, by in table.items() if len(set(by.values())) > 1]
         if not affected:
             continue
-        family = {t.task.name: t.task.family for t in tasks}
+        by_name = {t.task.name: t for t in tasks}
 
         def best(names: list[str], table: dict = table) -> float:
             return min(ANCHORS, key=lambda anchor: geomean([table[n][anchor] for n in names]))
 
         frozen_anchor = DIVERGENCE_ANCHOR[kind]
-        frozen = geomean([regret(next(t for t in tasks if t.task.name == n), frozen_anchor)
-                          for n in affected])
+        frozen = geomean([regret(by_name[n], frozen_anchor) for n in affected])
         chosen = best(affected)
-        left_out = [table[n][best([m for m in affected if family[m] != family[n]] or affected)]
+        left_out = [table[n][best([m for m in affected
+                                    if by_name[m].task.family != by_name[n].task.family]
+                                   or affected)]
                     for n in affected]
         lines.append(
             f"| {kind} | {len(affected)} ({', '.join(sorted(affected))}) | {frozen_anchor:g} | "

@@ -120,14 +120,9 @@ def check_finite(x: Any, y: Any, sample_weight: Any) -> None:
     divergence. Memory-mapped arrays are not scanned (a full read of data larger than
     memory; the command line scans them)."""
     for part_name, part in (("x", x), ("y", y), ("sample_weight", sample_weight)):
-        if isinstance(part, dict):
-            leaves = [(f"{part_name}[{key!r}]", leaf) for key, leaf in part.items()]
-        elif isinstance(part, (list, tuple)):
-            leaves = [(f"{part_name}[{i}]", leaf) for i, leaf in enumerate(part)]
-        else:
-            leaves = [(part_name, part)]
-        for name, leaf in leaves:
+        for path, leaf in keras.tree.flatten_with_path(part):
             if isinstance(leaf, np.ndarray) and not isinstance(leaf, np.memmap):
+                name = part_name + "".join(f"[{key!r}]" for key in path)
                 problem = non_finite_problem(name, leaf)
                 if problem:
                     raise ValueError(problem)

@@ -30,7 +30,15 @@ from lrfind.analysis import (
     steepest_point,
     suggest,
 )
-from lrfind.rule import DENSITY_SLOPE, NO_DIVERGENCE, RULE, optimizer_kind
+from lrfind.rule import (
+    DENSITY_SLOPE,
+    DIVERGENCE_ANCHOR,
+    NO_DIVERGENCE,
+    RULE,
+    apply_rule,
+    density_shift,
+    optimizer_kind,
+)
 
 PROPERTY = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -458,6 +466,23 @@ def test_noise_then_an_explosion_gets_a_divergence_anchored_lr(seed, edge, noise
     assert s.basis == "divergence"
     assert s.lr < 10**edge * 10**0.25  # below where it blew up
     assert_consistent(s, lrs)
+
+
+def test_the_divergence_anchored_lr_is_the_anchor_below_the_divergence() -> None:
+    # flat, then blowing up at 1e-2: plain SGD's anchor (DIVERGENCE_ANCHOR, or the one given)
+    # below the read divergence, corrected for the ramp's density like every place
+    rng = np.random.default_rng(0)
+    lrs = np.geomspace(1e-8, 10.0, 800)
+    x = np.log10(lrs)
+    losses = 2.3 + 0.05 * rng.standard_normal(800) + np.where(x > -2, 20 * (x + 2) ** 2, 0)
+    reading = read_curve(lrs, losses)
+    divergence = reading.points["divergence"].lr
+    shift = density_shift(reading.curve.points_per_decade)
+    for anchors in (None, {**DIVERGENCE_ANCHOR, "sgd": 2.0}):
+        s = apply_rule(reading, "SGD", divergence_anchor=anchors)
+        anchor = (anchors or DIVERGENCE_ANCHOR)["sgd"]
+        assert s.basis == "divergence"
+        assert s.lr == pytest.approx(divergence / 10 ** (anchor - shift))
 
 
 @PROPERTY
