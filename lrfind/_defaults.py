@@ -294,6 +294,24 @@ def plan(
     return result
 
 
+def batch_exceeds_data(batch_size: int | None, samples: int,
+                       names: ArgumentNames = PYTHON_NAMES) -> str | None:
+    """The warning for a batch size above the number of samples (None when it is not):
+    every batch is then the whole data, so the curve is that of full-batch training.
+
+    >>> batch_exceeds_data(32, 1500) is None
+    True
+    >>> batch_exceeds_data(4096, 1500, CLI_NAMES)
+    '--batch-size 4096 is more than the 1500 samples: every batch is all of them, so the range test (and its suggestion) is for full-batch training at batch size 1500; pass --batch-size 1500 or less, or more data.'
+    """  # noqa: E501
+    if batch_size is None or batch_size <= samples:
+        return None
+    return (f"{names('batch_size')} {batch_size} is more than the {samples} samples: every "
+            "batch is all of them, so the range test (and its suggestion) is for full-batch "
+            f"training at batch size {samples}; pass {names('batch_size')} {samples} or "
+            "less, or more data.")
+
+
 SCAN_BYTES = 64 * 2**20
 """Block size of the NaN/Inf scan of the data: bounded memory for memory-mapped arrays."""
 

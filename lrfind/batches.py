@@ -12,6 +12,7 @@ import math
 import mmap
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,13 @@ def count_batches(x: Any, y: Any, batch_size: int | None) -> int | None:
         if n in (tf.data.INFINITE_CARDINALITY, tf.data.UNKNOWN_CARDINALITY):
             return None
         return n
+    if isinstance(x, Iterator):
+        raise ValueError(
+            f"x is a Python {type(x).__name__}, which can be read only once, but each range "
+            "test (and each trial of verify) reads the data from its start again; pass "
+            "something that can be read again: tf.data.Dataset.from_generator(a function "
+            "returning the generator, output_signature=...) or a keras.utils.PyDataset."
+        )
     if not is_array_data(x):
         raise ValueError(
             f"unsupported data type {type(x).__name__}: pass NumPy arrays (or lists/dicts "

@@ -13,6 +13,7 @@ passed in.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -194,11 +195,34 @@ def _check_shape(name: str, array: np.ndarray, expected: tuple[int | None, ...],
     if not fits:
         shown = tuple("?" if d is None else d for d in expected)
         which = f"input {name!r}" if several else "input"
+        problem = (f"the data does not fit the model: each sample of {name} has shape {got}, "
+                   f"but the model's {which} takes {shown}")
+        target = reshape_target(got, expected)
+        if target is None:
+            raise InputError(
+                f"{problem}, and no reshape turns {math.prod(got)} values a sample into that; "
+                "pick the array made for this model with --x-key, or the model made for "
+                "this data."
+            )
         raise InputError(
-            f"the data does not fit the model: each sample of {name} has shape {got}, but "
-            f"the model's {which} takes {shown}; reshape {name} (e.g. "
-            f"{name}.reshape(len({name}), {', '.join(str(d) for d in shown)})) or pick the "
-            "right array with --x-key."
+            f"{problem}; reshape {name} (e.g. {name}.reshape(len({name}), "
+            f"{', '.join(str(d) for d in target)})) or pick the right array with --x-key."
         )
 
 
+def reshape_target(got: tuple[int, ...], expected: tuple[int | None, ...]
+                   ) -> tuple[int, ...] | None:
+    """The per-sample shape a reshape of ``got`` to ``expected`` would give (at most one
+    unknown axis, written -1), or None when the sizes cannot agree.
+
+    >>> reshape_target((784,), (28, 28, 1)), reshape_target((784,), (None, 28))
+    ((28, 28, 1), (-1, 28))
+    >>> reshape_target((10,), (20,)) is None, reshape_target((6,), (None, None)) is None
+    (True, True)
+    """
+    size = math.prod(got)
+    known = math.prod(d for d in expected if d is not None)
+    unknown = sum(d is None for d in expected)
+    if unknown > 1 or known == 0 or size % known or (not unknown and size != known):
+        return None
+    return tuple(-1 if d is None else d for d in expected)

@@ -25,6 +25,7 @@ from lrfind import cli_processes
 from lrfind._defaults import (
     CLI_NAMES,
     DEFAULT_TRIAL_BUDGET,
+    batch_exceeds_data,
     check_beta,
     check_lr_range,
     check_positive_int,
@@ -170,6 +171,10 @@ def run(options: Options, err: Console) -> int:
         status = status_console.status("Loading TensorFlow and the model…")
         with status if show else nullcontext():
             training, model = _load(options, model_path, data)
+            note = (batch_exceeds_data(options.batch_size, len(training), CLI_NAMES)
+                    if training.kind != "images" else None)
+            if note and show:
+                status_console.print(f"lrfind: warning: {note}", markup=False)
             repeats = _repeats(options)
             with _bad_input():
                 planned = plan(

@@ -17,6 +17,7 @@ live here are still importable from ``lrfind.finder``.
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from lrfind._defaults import (
     MIN_STEPS,
     RAMP_MODES,
     RUN_STEPS_PER_EXECUTION,
+    batch_exceeds_data,
     check_compiled,
     check_lr_range,
     check_positive_int,
@@ -49,6 +51,7 @@ from lrfind.batches import (
     check_data_fits,
     check_finite,
     count_batches,
+    is_array_data,
     prepare_fit_data,
 )
 from lrfind.callback import CurveError, LRRangeTest
@@ -200,6 +203,9 @@ class LRFinder:
         global_batch_size, batch_size = shares.batch_size, shares.process_batch_size
         with shares.all_or_none():  # across processes: each passes, or all fail
             batches_per_epoch = count_batches(x, y, batch_size)
+            if is_array_data(x) and (note := batch_exceeds_data(
+                    batch_size, len(keras.tree.flatten(x)[0]))):
+                warnings.warn(note, stacklevel=2)
             run = plan(batches_per_epoch, steps, epochs, batch_size=global_batch_size)
             check_finite(x, y, sample_weight)
             build_from_first_batch(model, x)

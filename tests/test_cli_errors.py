@@ -60,7 +60,8 @@ BAD_INPUTS = [
     ("x/y length mismatch", ["{tiny}", "{mismatch}"], 2,
      ["x has 256 samples but y has 253", "one target per sample"], "tiny"),
     ("data shape does not fit the model", ["{tiny}", "{wrong_shape}"], 2,
-     ["does not fit the model", "each sample of x has shape (3,)", "takes (4,)", "reshape x"],
+     ["does not fit the model", "each sample of x has shape (3,)", "takes (4,)",
+      "no reshape turns 3 values a sample", "--x-key"],
      "tiny"),
     ("labels outside the model's classes", ["{classifier}", "{labels_too_big}"], 2,
      ["TensorFlow rejected the data", "label value of", "valid range of [0, 3)",
@@ -300,3 +301,15 @@ def test_quiet_prints_nothing_and_debug_shows_keras_warnings(files, tmp_path):
     assert (quiet.output if quiet.exit_code == 0 else quiet.stdout) == ""
     assert "a Keras warning" not in quiet.output and "a Keras warning" not in quiet_warnings
     assert "a Keras warning" in debug_warnings  # shown, not held back
+
+
+def test_a_batch_size_above_the_data_is_warned_of(files, tmp_path):
+    result = invoke(files["tiny"], files["regression"], "--batch-size", "512", "--steps", "20",
+                    "--repeats", "1", "-o", tmp_path / "out")
+    assert result.exit_code in (cli.EXIT_OK, cli.EXIT_NO_SUGGESTION), result.output
+    assert ("lrfind: warning: --batch-size 512 is more than the 256 samples: every batch is "
+            "all of them") in result.stderr
+    assert "--batch-size 256 or less" in result.stderr
+    quiet = invoke(files["tiny"], files["regression"], "--steps", "20", "--repeats", "1",
+                   "-o", tmp_path / "out2")
+    assert "warning" not in quiet.stderr

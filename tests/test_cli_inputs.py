@@ -94,6 +94,25 @@ def test_shape_check_accepts_what_keras_accepts():
             check_fits(model, np.zeros(shape, "float32"))
 
 
+def test_shape_error_suggests_only_a_reshape_that_works():
+    import keras
+
+    image = keras.Sequential(
+        [keras.Input((4, 2, 1)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    rows = keras.Sequential([keras.Input((None, 4)), keras.layers.Dense(1)])
+    for model, x in [(image, np.zeros((5, 8), "float32")), (rows, np.zeros((5, 12), "float32"))]:
+        with pytest.raises(InputError, match="does not fit the model") as caught:
+            check_fits(model, x)
+        call = str(caught.value).split("(e.g. ")[1].split(") or pick")[0]
+        reshaped = eval(call, {"x": x, "len": len})  # the message's own code, run
+        check_fits(model, reshaped)
+        model(reshaped)  # and Keras agrees
+    wrong_size = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
+    with pytest.raises(InputError, match="no reshape turns 3 values a sample") as caught:
+        check_fits(wrong_size, np.zeros((5, 3), "float32"))
+    assert "reshape(" not in str(caught.value)
+
+
 def test_output_dir_check_creates_nothing(tmp_path):
     target = tmp_path / "a" / "b"
     assert check_output_dir(target) == target

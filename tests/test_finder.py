@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -202,6 +203,30 @@ def test_smoothed_loss_is_bias_corrected_ema(data) -> None:
 
 @pytest.mark.skipif(keras.backend.backend() == "torch",
                     reason="Keras's torch backend requires steps_per_execution=1")
+def test_a_batch_size_above_the_data_warns_and_runs_full_batches(data) -> None:
+    x, y = data
+    model = mlp()
+    with pytest.warns(UserWarning, match=rf"batch_size {2 * N} is more than the {N} samples"):
+        result = LRFinder(model).find(x, y, batch_size=2 * N, steps=20, repeats=1)
+    assert len(result) == 20  # one full batch per step, cycled
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LRFinder(model).find(x, y, batch_size=N, steps=20, repeats=1)
+    assert not [w for w in caught if "more than the" in str(w.message)]
+
+
+def test_a_generator_is_refused_with_the_way_to_pass_it(data) -> None:
+    x, y = data
+    model = mlp()
+    before = snapshot(model)
+    batches = ((x[i : i + 32], y[i : i + 32]) for i in range(0, N, 32))
+    with pytest.raises(ValueError, match="can be read only once") as caught:
+        LRFinder(model).find(batches, steps=20)
+    assert "Dataset.from_generator" in str(caught.value) and "PyDataset" in str(caught.value)
+    assert next(batches)[0].shape == (32, FEATURES)  # not a batch was taken from it
+    assert_same_state(model, before)
+
+
 def test_steps_per_execution_gives_one_point_per_batch(data) -> None:
     x, y = data
     plain = LRFinder(mlp()).find(x, y, 1e-4, 1.0, 32, steps=30, shuffle=False, stop_factor=None)
