@@ -70,9 +70,9 @@ class Task:
     """"dev": rules are chosen on these; "validation": added after the first rule was
     frozen, only to check it (now chosen on too); "holdout" to "holdout7": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdouts 5 and 6 were run with the current rule,
-    a4dcbc8; the earlier ones are spent: later rules were chosen on them; holdout 7 waits for
-    the next frozen rule)."""
+    how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdout
+    7 with the current rule, f98848c; the earlier ones are spent: later rules were chosen on
+    them)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
