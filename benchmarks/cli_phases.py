@@ -73,11 +73,13 @@ print(json.dumps({"phases": phases, "traces": traces[0]}))
 """
 
 
-def whole_command(out: str) -> float:
+def whole_command(out: str | None) -> float:
+    """Wall time of the installed console script on the example (``--help`` when ``out``
+    is None)."""
     t0 = time.perf_counter()
     script = Path(sys.executable).parent / "lrfind"  # the installed console script
-    subprocess.run([str(script), *COMMAND, "--out", out, "--quiet"], cwd=REPO, check=True,
-                   capture_output=True)
+    arguments = ["--help"] if out is None else [*COMMAND, "--out", out, "--quiet"]
+    subprocess.run([str(script), *arguments], cwd=REPO, check=True, capture_output=True)
     return time.perf_counter() - t0
 
 
@@ -94,9 +96,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as out:
         walls = [whole_command(out) for _ in range(args.runs)]
+        helps = [whole_command(None) for _ in range(args.runs)]
         probes = [phases(out) for _ in range(args.runs)]
     print(f"`lrfind {' '.join(COMMAND)}`: {statistics.median(walls):.1f} s wall "
           f"(median of {args.runs}: {', '.join(f'{w:.1f}' for w in walls)})")
+    print(f"`lrfind --help`: {statistics.median(helps):.2f} s wall (median of {args.runs}; "
+          "it imports no TensorFlow, Keras, matplotlib or SciPy)")
     print(f"train functions traced: {probes[0]['traces']}")
     print("| phase | seconds (median) |\n|---|---|")
     for name in probes[0]["phases"]:

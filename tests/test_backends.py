@@ -26,7 +26,10 @@ def test_core_tests_pass_on_backend(backend: str) -> None:
         pytest.skip(f"{backend} is not installed (pip install {backend})")
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "2"}
     proc = subprocess.run(
+        # one process: the suite's own workers already keep the cores busy, and each
+        # extra worker would import Keras and the backend again
         [sys.executable, "-m", "pytest", "-q", "-m", "backend", "-p", "no:cacheprovider",
+         "-n", "0",
          str(HERE / "test_finder.py"), str(HERE / "test_trials.py"),
          str(HERE / "test_repeats.py")],
         capture_output=True, text=True, timeout=900, env=env, cwd=HERE.parent,

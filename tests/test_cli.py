@@ -15,7 +15,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -261,7 +260,7 @@ def test_the_run_feeds_the_progress_bar_through_on_point(files, tmp_path, monkey
 
 
 # ----------------------------------------------------------- the installed script
-def test_help_answers_fast_without_importing_tensorflow():
+def test_help_answers_without_importing_tensorflow():
     code = (
         "import sys, time\n"
         "start = time.perf_counter()\n"
@@ -279,16 +278,12 @@ def test_help_answers_fast_without_importing_tensorflow():
     done = subprocess.run([sys.executable, "-c", code], env=ENV, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    heavy, elapsed = done.stderr.split("RESULT ")[1].rsplit(" ", 1)
-    assert heavy == "[]", heavy
-    assert float(elapsed) < 1.0
+    heavy = done.stderr.split("RESULT ")[1].rsplit(" ", 1)[0]
+    assert heavy == "[]", heavy  # what keeps it fast (timed by benchmarks/cli_phases.py)
     assert "Exit codes" in done.stdout and "--start-lr" in done.stdout
-    start = time.perf_counter()
     script = subprocess.run([SCRIPT, "--help"], env=ENV, capture_output=True, text=True,
                             timeout=60)
-    wall = time.perf_counter() - start
     assert script.returncode == 0 and "Usage: lrfind" in script.stdout
-    assert wall < 3.0  # interpreter start-up included; without TensorFlow this is ~0.3 s
 
 
 @pytest.mark.parametrize(
@@ -303,7 +298,6 @@ def test_script_bad_input_fails_fast_with_one_message(arguments, phrase, tmp_pat
     model = EXAMPLES / "digits_mlp.keras"
     before = sha256(model)
     args = [a.format(model=model, data=EXAMPLES / "digits.npz") for a in arguments]
-    start = time.perf_counter()
     done = subprocess.run([SCRIPT, *args], cwd=tmp_path, env=ENV, capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 2
@@ -311,8 +305,16 @@ def test_script_bad_input_fails_fast_with_one_message(arguments, phrase, tmp_pat
     assert [line for line in done.stderr.splitlines() if line.strip()] == [
         line for line in done.stderr.splitlines() if line.startswith("lrfind: error:")]
     assert phrase in done.stderr and "Traceback" not in done.stderr
-    assert time.perf_counter() - start < 5.0  # no TensorFlow import for these
     assert sha256(model) == before
+    probe = (  # fails fast: refused before TensorFlow is imported
+        "import sys\nfrom lrfind.cli import main\n"
+        f"sys.argv = ['lrfind', *{args!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('RESULT', 'tensorflow' in sys.modules, file=sys.stderr)\n"
+    )
+    imported = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=ENV,
+                              capture_output=True, text=True, timeout=120)
+    assert "RESULT False" in imported.stderr, imported.stderr[-2000:]
 
 
 @pytest.mark.slow

@@ -201,8 +201,6 @@ def test_smoothed_loss_is_bias_corrected_ema(data) -> None:
     np.testing.assert_allclose(result.smoothed_losses, expected, rtol=1e-12)
 
 
-@pytest.mark.skipif(keras.backend.backend() == "torch",
-                    reason="Keras's torch backend requires steps_per_execution=1")
 def test_a_batch_size_above_the_data_warns_and_runs_full_batches(data) -> None:
     x, y = data
     model = mlp()
@@ -227,6 +225,8 @@ def test_a_generator_is_refused_with_the_way_to_pass_it(data) -> None:
     assert_same_state(model, before)
 
 
+@pytest.mark.skipif(keras.backend.backend() == "torch",
+                    reason="Keras's torch backend requires steps_per_execution=1")
 def test_steps_per_execution_gives_one_point_per_batch(data) -> None:
     x, y = data
     plain = LRFinder(mlp()).find(x, y, 1e-4, 1.0, 32, steps=30, shuffle=False, stop_factor=None)
