@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout7": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout8": each
     defined before any range test was run on it, then run once with a frozen rule, to report
     how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdout
     7 with the current rule, f98848c; the earlier ones are spent: later rules were chosen on
-    them)."""
+    them; holdout 8 waits for the next frozen rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -135,7 +135,7 @@ OPTIMIZER_LABELS = {
 }
 
 FAMILIES: dict[str, str] = {
-    "linear": "logistic regression (one Dense layer), also multi-label",
+    "linear": "logistic and linear regression (one Dense layer), also multi-label",
     "mlp_classif": "MLPs (ReLU or tanh, optionally Dropout) classifying standardised tabular "
     "or 2-D toy data, including with noisy training labels and multi-label targets",
     "mlp_regression": "MLPs regressing standardised targets (Friedman #1, a polynomial, "
@@ -1185,6 +1185,119 @@ TASKS: tuple[Task, ...] = (
         "mse", epochs=15, group="holdout7", family="ln_mlp", seeds=(0, 1, 2),
         note="the wave regression, MLP with LayerNormalization, MSE, plain SGD",
     ),
+    # Holdout 8: defined on 2026-12-07 (twelfth session) after holdout 7 was run once with
+    # rule f98848c; no range test is run on these until the next rule is frozen. Ten new
+    # data sets (five Gaussian classes in 8-D, also on raw scales; a sparse linear
+    # regression; discs, rings and squares in images; pluses, crosses and bars in images;
+    # whether a random walk crosses 3; a sum of token values; a noisy sine's frequency;
+    # three Gaussian hills; a saddle), five of the fifteen tasks trained with SGD and
+    # momentum (where the rule lands high), two with plain SGD.
+    Task(
+        "ridge50_linear_sgdm", "ridge50", ("dense:1:linear",), "sgd", "mse", epochs=10,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout8", family="linear",
+        seeds=(0, 1, 2),
+        note="a sparse linear regression (50 features, 5 of them used), one Dense layer, "
+        "MSE, SGD momentum 0.9",
+    ),
+    Task(
+        "gaussmix5_mlp_lion", "gaussmix5", (*MLP64, "dense:5:softmax"), "lion",
+        "sparse_categorical_crossentropy", epochs=15, group="holdout8", family="mlp_classif",
+        seeds=(0, 1, 2),
+        note="five overlapping Gaussian classes in 8-D, MLP, Lion",
+    ),
+    Task(
+        "hills_mlp_adam_b256", "hills", (*MLP64, "dense:1:linear"), "adam", "mse", epochs=40,
+        batch_size=256, group="holdout8", family="mlp_regression", seeds=(0, 1, 2),
+        note="three Gaussian hills on four features, MLP, MSE, Adam, batch 256",
+    ),
+    Task(
+        "gaussmix5_bnmlp_sgd", "gaussmix5",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:5:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=10, group="holdout8", family="bn_mlp",
+        seeds=(0, 1, 2),
+        note="the Gaussian classes, MLP with BatchNorm, plain SGD",
+    ),
+    Task(
+        "gaussmix5_deep8_tanh_rmsprop", "gaussmix5",
+        (*(["dense:32:tanh"] * 8), "dense:5:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=15, group="holdout8", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="the Gaussian classes, 8-layer plain tanh MLP, RMSprop",
+    ),
+    Task(
+        "discs_cnn_sgdm", "discs",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=8, optimizer_kwargs={"momentum": 0.9},
+        group="holdout8", family="cnn", seeds=(0, 1, 2),
+        note="a filled disc, a ring or a square outline in 12x12 images, small CNN, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "crosses_bncnn_sgd_b64", "crosses",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=12, batch_size=64, group="holdout8",
+        family="bn_cnn", seeds=(0, 1, 2),
+        note="a plus, a diagonal cross or a bar in 10x10 images, CNN with BatchNorm, plain "
+        "SGD, batch 64",
+    ),
+    Task(
+        "discs_xception_adam_b128", "discs",
+        ("conv:16:3:linear", "batchnorm", "relu", "xception:32", "flatten", "dense:3:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=10, batch_size=128, group="holdout8",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the disc, ring and square images, one Xception-style residual block, Adam, "
+        "batch 128",
+    ),
+    Task(
+        "crossing_lstm_rmsprop", "crossing", ("lstm:32", "dense:1:sigmoid"), "rmsprop",
+        "binary_crossentropy", epochs=10, group="holdout8", family="rnn", seeds=(0, 1, 2),
+        note="whether a random walk of twenty Gaussian steps ever rises above 3, LSTM, "
+        "RMSprop",
+    ),
+    Task(
+        "tokensum_transformer_adamw", "tokensum",
+        ("embedding:13:16", "transformer:2:8:32", "gap1d", "dense:1:linear"), "adamw", "mse",
+        epochs=8, group="holdout8", family="attention", seeds=(0, 1, 2),
+        note="the sum of twelve tokens' fixed values, plus noise, transformer block, MSE, "
+        "AdamW",
+    ),
+    Task(
+        "tokensum_embbag_sgdm_b64", "tokensum",
+        ("embedding:13:16", "gap1d", "dense:32:relu", "dense:1:linear"), "sgd", "mse",
+        epochs=15, batch_size=64, optimizer_kwargs={"momentum": 0.9}, group="holdout8",
+        family="embedding_text", seeds=(0, 1, 2),
+        note="the token-value sum, bag of embeddings, MSE, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "wine_mlp_adagrad_b4", "wine", ("dense:32:relu", "dense:3:softmax"), "adagrad",
+        "sparse_categorical_crossentropy", epochs=15, batch_size=4, group="holdout8",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="wine (120 training samples, standardised), MLP, Adagrad, batch 4",
+    ),
+    Task(
+        "gaussmix5_raw_mlp_adamax", "gaussmix5_raw", (*MLP64, "dense:5:softmax"), "adamax",
+        "sparse_categorical_crossentropy", epochs=15, group="holdout8",
+        family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the Gaussian classes with columns on scales from 0.01 to 100, MLP, Adamax",
+    ),
+    Task(
+        "freq_conv1d_sgdm", "freq",
+        ("conv1d:16:5:relu", "conv1d:16:5:relu", "gap1d", "dense:1:linear"), "sgd", "mse",
+        epochs=10, optimizer_kwargs={"momentum": 0.9}, group="holdout8", family="conv1d",
+        seeds=(0, 1, 2),
+        note="a noisy sine's frequency from 32 samples, two Conv1D layers, MSE, SGD momentum "
+        "0.9",
+    ),
+    Task(
+        "saddle_lnmlp_sgdm_b16", "saddle",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:linear"), "sgd",
+        "huber", epochs=10, batch_size=16, optimizer_kwargs={"momentum": 0.9},
+        group="holdout8", family="ln_mlp", seeds=(0, 1, 2),
+        note="a saddle regression on six features, MLP with LayerNormalization, Huber, SGD "
+        "momentum 0.9, batch 16",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -1615,6 +1728,110 @@ def _motif(n: int = 2000, length: int = 32, seed: int = 0) -> tuple[np.ndarray, 
     return x[..., None], y
 
 
+def _gaussmix(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five classes in 8-D: each a unit Gaussian around its own centre (centres drawn with
+    SD 0.9 per coordinate, so neighbouring classes overlap)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 0.9, (5, 8))
+    y = rng.integers(0, 5, n)
+    return centres[y] + rng.normal(0, 1, (n, 8)), y
+
+
+def _ridge50(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """50 unit Gaussian features, 5 of them with a weight (SD 1); Gaussian noise SD 1."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 50))
+    w = np.zeros(50)
+    w[rng.choice(50, 5, replace=False)] = rng.normal(0, 1, 5)
+    return x, x @ w + rng.normal(0, 1, n)
+
+
+def _discs(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images in Gaussian noise (SD 0.5) of a filled disc, a ring or a square
+    outline (class 0, 1, 2) of random radius (2-4 pixels) and place."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    grid = np.arange(size)
+    rows, cols = grid[:, None], grid[None, :]
+    x = rng.normal(0, 0.5, (n, size, size))
+    for i, kind in enumerate(y):
+        radius = rng.uniform(2, 4)
+        r, c = rng.uniform(radius, size - 1 - radius, 2)
+        distance = np.hypot(rows - r, cols - c)
+        chebyshev = np.maximum(abs(rows - r), abs(cols - c))
+        shape = ((distance <= radius) if kind == 0 else (abs(distance - radius) < 0.7)
+                 if kind == 1 else (abs(chebyshev - radius) < 0.7))
+        x[i] += shape
+    return x[..., None], y
+
+
+def _crosses(n: int = 2000, size: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images in Gaussian noise (SD 0.35) of a plus, a diagonal cross or a
+    horizontal bar (class 0, 1, 2), arms 2 pixels long, at a random place."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(0, 0.35, (n, size, size))
+    arms = np.arange(-2, 3)
+    for i, kind in enumerate(y):
+        r, c = rng.integers(2, size - 2, 2)
+        if kind == 0:
+            x[i, r + arms, c] += 1
+            x[i, r, c + arms] += 1
+        elif kind == 1:
+            x[i, r + arms, c + arms] += 1
+            x[i, r + arms, c - arms] += 1
+        else:
+            x[i, r, c + arms] += 1
+    return x[..., None], y
+
+
+def _crossing(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Twenty unit Gaussian steps; label 1 when their running sum ever rises above 3."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0, 1, (n, length))
+    return steps[..., None], (np.cumsum(steps, axis=1).max(axis=1) > 3).astype(int)
+
+
+def _tokensum(n: int = 2000, length: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids 1-12, twelve of them, each id worth a fixed random value (unit Gaussian);
+    the target is the sum of the sequence's values, plus Gaussian noise (SD 1)."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0, 1, 13)
+    x = rng.integers(1, 13, (n, length))
+    return x, values[x].sum(axis=1) + rng.normal(0, 1.0, n)
+
+
+def _freq(n: int = 2000, length: int = 32, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """32 samples of a sine with a random frequency (1-4 cycles), phase and amplitude
+    (0.5-1.5), in Gaussian noise (SD 0.5); the target is the frequency."""
+    rng = np.random.default_rng(seed)
+    f = rng.uniform(1, 4, n)
+    t = np.linspace(0, 1, length, endpoint=False)
+    phase = rng.uniform(0, 2 * np.pi, (n, 1))
+    x = rng.uniform(0.5, 1.5, (n, 1)) * np.sin(2 * np.pi * f[:, None] * t + phase)
+    return (x + rng.normal(0, 0.5, (n, length)))[..., None], f
+
+
+def _hills(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four features uniform in [-2, 2]; y is the sum of three Gaussian hills (centres in
+    [-1.5, 1.5], heights +-1 to 2, width 0.7), plus Gaussian noise (SD 0.1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 4))
+    centres = rng.uniform(-1.5, 1.5, (3, 4))
+    heights = rng.uniform(1, 2, 3) * rng.choice((-1, 1), 3)
+    squared = ((x[:, None, :] - centres[None]) ** 2).sum(axis=2)
+    return x, np.exp(-squared / (2 * 0.7**2)) @ heights + rng.normal(0, 0.1, n)
+
+
+def _saddle(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Six unit Gaussian features; y = x0 x1 + sin(2 x2) - |x3| / 2 (x4, x5 are noise),
+    plus Student-t noise (3 degrees of freedom, scale 0.2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 6))
+    y = x[:, 0] * x[:, 1] + np.sin(2 * x[:, 2]) - abs(x[:, 3]) / 2
+    return x, y + 0.2 * rng.standard_t(3, n)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -1792,6 +2009,22 @@ def load_data(name: str) -> Arrays:
         y, y_val = _standardise_target(y, y_val)
     elif name == "anykw":
         x, y, x_val, y_val = _split(*_anykw(), 500)
+    elif name in ("gaussmix5", "gaussmix5_raw"):
+        x, y, x_val, y_val = _split(*_gaussmix(), 500)
+        x, x_val = _standardise(x, x_val)
+        if name == "gaussmix5_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 100.0, seed=8)
+            x, x_val = x * scales, x_val * scales
+    elif name in ("ridge50", "hills", "saddle"):
+        recipe = {"ridge50": _ridge50, "hills": _hills, "saddle": _saddle}[name]
+        x, y, x_val, y_val = _split(*recipe(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name in ("discs", "crosses", "crossing"):
+        recipe = {"discs": _discs, "crosses": _crosses, "crossing": _crossing}[name]
+        x, y, x_val, y_val = _split(*recipe(), 500)
+    elif name in ("tokensum", "freq"):
+        x, y, x_val, y_val = _split(*(_tokensum() if name == "tokensum" else _freq()), 500)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "motif":
         x, y, x_val, y_val = _split(*_motif(), 500)
     elif name == "edges_flat":  # the bright side always the same: a linear model can read it
