@@ -73,14 +73,16 @@ print(json.dumps({"phases": phases, "traces": traces[0]}))
 """
 
 
-def whole_command(out: str | None) -> float:
-    """Wall time of the installed console script on the example (``--help`` when ``out``
-    is None)."""
+def script_wall(*arguments: str) -> float:
+    """Wall time of the installed console script with these arguments."""
     t0 = time.perf_counter()
-    script = Path(sys.executable).parent / "lrfind"  # the installed console script
-    arguments = ["--help"] if out is None else [*COMMAND, "--out", out, "--quiet"]
+    script = Path(sys.executable).parent / "lrfind"
     subprocess.run([str(script), *arguments], cwd=REPO, check=True, capture_output=True)
     return time.perf_counter() - t0
+
+
+def whole_command(out: str) -> float:
+    return script_wall(*COMMAND, "--out", out, "--quiet")
 
 
 def phases(out: str) -> dict:
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as out:
         walls = [whole_command(out) for _ in range(args.runs)]
-        helps = [whole_command(None) for _ in range(args.runs)]
+        helps = [script_wall("--help") for _ in range(args.runs)]
         probes = [phases(out) for _ in range(args.runs)]
     print(f"`lrfind {' '.join(COMMAND)}`: {statistics.median(walls):.1f} s wall "
           f"(median of {args.runs}: {', '.join(f'{w:.1f}' for w in walls)})")

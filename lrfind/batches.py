@@ -12,6 +12,7 @@ import math
 import mmap
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from lrfind._defaults import DEFAULT_BATCH_SIZE, check_positive_int, non_finite_problem
+from lrfind._defaults import (
+    DEFAULT_BATCH_SIZE,
+    batch_exceeds_data,
+    check_positive_int,
+    non_finite_problem,
+)
 from lrfind.messages import first_line
 
 
@@ -38,7 +44,8 @@ def is_dataset(x: Any) -> bool:
 
 
 def count_batches(x: Any, y: Any, batch_size: int | None) -> int | None:
-    """Batches in one pass over the data, or None when that is unknown or infinite."""
+    """Batches in one pass over the data, or None when that is unknown or infinite; warns
+    when ``batch_size`` is above the number of samples (`batch_exceeds_data`)."""
     if isinstance(x, keras.utils.PyDataset):
         n = x.num_batches
         if n is not None and n <= 0:
@@ -80,6 +87,8 @@ def count_batches(x: Any, y: Any, batch_size: int | None) -> int | None:
         raise ValueError("the data is empty: x has 0 samples.")
     if batch_size is not None:
         check_positive_int("batch_size", batch_size)
+        if note := batch_exceeds_data(batch_size, n):
+            warnings.warn(note, stacklevel=3)  # at the caller of find()
     return math.ceil(n / (batch_size or DEFAULT_BATCH_SIZE))
 
 

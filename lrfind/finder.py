@@ -17,7 +17,6 @@ live here are still importable from ``lrfind.finder``.
 from __future__ import annotations
 
 import random
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +36,6 @@ from lrfind._defaults import (
     MIN_STEPS,
     RAMP_MODES,
     RUN_STEPS_PER_EXECUTION,
-    batch_exceeds_data,
     check_compiled,
     check_lr_range,
     check_positive_int,
@@ -51,7 +49,6 @@ from lrfind.batches import (
     check_data_fits,
     check_finite,
     count_batches,
-    is_array_data,
     prepare_fit_data,
 )
 from lrfind.callback import CurveError, LRRangeTest
@@ -147,9 +144,12 @@ class LRFinder:
         Args:
             x, y, sample_weight: anything ``model.fit`` takes: NumPy arrays (also lists or
                 dicts of them for multi-input models), a ``tf.data.Dataset`` or a
-                ``keras.utils.PyDataset`` (then ``y`` is None).
+                ``keras.utils.PyDataset`` (then ``y`` is None); not a plain Python
+                generator, which can be read only once (wrap it with
+                ``tf.data.Dataset.from_generator``).
             start_lr, end_lr: the ramp's first and last LR.
-            batch_size: batch size for array data (Keras's default 32 when None).
+            batch_size: batch size for array data (Keras's default 32 when None); one
+                above the number of samples warns (every batch is then all of them).
             epochs: run length in passes over the data. ``steps`` instead sets it in
                 batches; with neither, ``DEFAULT_STEPS`` batches. When the data is shorter
                 than the run, the run cycles over it.
@@ -203,9 +203,6 @@ class LRFinder:
         global_batch_size, batch_size = shares.batch_size, shares.process_batch_size
         with shares.all_or_none():  # across processes: each passes, or all fail
             batches_per_epoch = count_batches(x, y, batch_size)
-            if is_array_data(x) and (note := batch_exceeds_data(
-                    batch_size, len(keras.tree.flatten(x)[0]))):
-                warnings.warn(note, stacklevel=2)
             run = plan(batches_per_epoch, steps, epochs, batch_size=global_batch_size)
             check_finite(x, y, sample_weight)
             build_from_first_batch(model, x)
