@@ -292,18 +292,14 @@ class LRFinderResult:
         """
         from lrfind._defaults import DEFAULT_TRIAL_BUDGET, DEFAULT_TRIAL_CANDIDATES
         from lrfind.processes import agree, shard_inputs
-        from lrfind.trial_results import candidates_for
+        from lrfind.trial_results import candidates_for, extension_for
         from lrfind.trials import run_trials
 
         curve = self.curve_suggestion
         if len(self.lrs) < 2:
             raise ValueError("the curve has fewer than two points: no LRs to try.")
         lrs = candidates_for(curve, self.lrs, candidates or DEFAULT_TRIAL_CANDIDATES)
-        spacing = (lrs[-1] / lrs[0]) ** (1 / (len(lrs) - 1)) if len(lrs) > 1 else 10**0.5
-
-        def extend(lr: float, edge: str) -> float:
-            return lr * spacing if edge == "up" else lr / spacing
-
+        extend = extension_for(curve, self.lrs, lrs)
         shares = shard_inputs(x, y, None, batch_size=batch_size or self.settings.get(
             "batch_size"), shard=shard, validation_data=validation_data)
         agree(shares.topology, "the trials' data (give every process a shard of the same "

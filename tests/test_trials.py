@@ -9,9 +9,21 @@ import math
 import keras
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from lrfind import LRFinder, LRFinderResult
-from lrfind.trial_results import Trial, TrialsResult, band, candidate_lrs, rung_plan
+from lrfind.suggestion import CurvePoint, Suggestion
+from lrfind.trial_results import (
+    Trial,
+    TrialsResult,
+    band,
+    candidate_limits,
+    candidate_lrs,
+    candidates_for,
+    extension_for,
+    rung_plan,
+)
 from lrfind.trials import _split, run_trials
 
 pytestmark = pytest.mark.backend
@@ -34,6 +46,29 @@ def test_successive_halving_doubles_the_rungs_and_keeps_the_budget(candidates, b
         assert n1 == math.ceil(n0 / 2) and t1 == 2 * t0
     spent = sum(n * (t - (plan[i - 1][1] if i else 0)) for i, (n, t) in enumerate(plan))
     assert spent <= budget
+
+
+@given(divergence=st.floats(-4, 1), below=st.floats(0.25, 4),
+       edge=st.sampled_from(("up", "down")))
+def test_an_extension_never_leaves_the_span_the_curve_supports(divergence, below,
+                                                               edge) -> None:
+    """Never above the divergence (less a quarter decade) nor below the ramp's start: the
+    wine task's trials once extended to 12, twice where the range test blew up. (The
+    suggestion sits ``below`` decades under the divergence.)"""
+    ramp = [1e-10, 10.0]
+    s = Suggestion(10 ** (divergence - below), 1e-9, 1.0, True, "example",
+                   {"divergence": CurvePoint("divergence", 10**divergence, 5.0, 90, "")})
+    low, high = candidate_limits(s, ramp)
+    assert high == pytest.approx(10 ** (divergence - 0.25))
+    candidates = candidates_for(s, ramp, 5)
+    assert low <= candidates[0] and candidates[-1] <= high * (1 + 1e-9)
+    lr = candidates[-1] if edge == "up" else candidates[0]
+    extra = extension_for(s, ramp, candidates)(lr, edge)
+    if extra is not None:
+        assert low <= extra <= high * (1 + 1e-9)
+        assert (extra > lr) == (edge == "up")
+    if edge == "up" and lr >= high * (1 - 1e-9):
+        assert extra is None
 
 
 def test_band_holds_the_trials_within_the_tolerance_of_the_best() -> None:
