@@ -29,7 +29,8 @@ current rule, a4dcbc8, was frozen and run once with it; spent since: the search 
 that rule was made on it too), "holdout6" (defined after that search, run once with the
 same rule), "holdout7" (defined before the current rule, f98848c, was frozen; run once with
 it) and "holdout8" (defined after holdout 7's run and the search that kept f98848c, its grid
-truth complete before any range test; run once with f98848c: the headline). Each task has a family (`tasks.FAMILIES`).
+truth complete before any range test; run once with f98848c: the headline). Each task has a
+family (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
 definition), the finds in `curves.FindCache`.
@@ -66,8 +67,8 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout8", "holdout7", "holdout6", "holdout5", "holdout4", "holdout3", "holdout2", "holdout",
-          "validation", "dev")
+GROUPS = ("holdout8", "holdout7", "holdout6", "holdout5", "holdout4", "holdout3", "holdout2",
+          "holdout", "validation", "dev")
 """The groups that have been run (``--group all``)."""
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
