@@ -36,7 +36,7 @@ from benchmarks.training import TaskRunner, configure_tensorflow
 TINY_LR = 1e-6
 GUESS = {
     "adam": 3e-3, "adamw": 3e-3, "nadam": 3e-3, "adamax": 1e-2, "rmsprop": 1e-3,
-    "adagrad": 3e-2, "lion": 3e-4, "sgd": 1e-1,
+    "adagrad": 3e-2, "lion": 3e-4, "sgd": 1e-1, "lamb": 3e-3, "adafactor": 1e-2,
 }
 LEARNABLE = 0.8
 """Best loss at a plausible LR / loss at the tiny LR below which a task is learnable."""

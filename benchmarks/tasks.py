@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout8": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout9": each
     defined before any range test was run on it, then run once with a frozen rule, to report
-    how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdout
-    7 with the current rule, f98848c; the earlier ones are spent: later rules were chosen on
-    them; holdout 8 waits for the next frozen rule)."""
+    how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdouts
+    7 and 8 with the current rule, f98848c; the earlier ones are spent: later rules were
+    chosen on them; holdout 9 waits for the next frozen rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -131,7 +131,8 @@ def source_hash(function: Any) -> str:
 
 OPTIMIZER_LABELS = {
     "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop", "adagrad": "Adagrad",
-    "nadam": "Nadam", "adamax": "Adamax", "lion": "Lion",
+    "nadam": "Nadam", "adamax": "Adamax", "lion": "Lion", "lamb": "Lamb",
+    "adafactor": "Adafactor",
 }
 
 FAMILIES: dict[str, str] = {
@@ -1298,6 +1299,120 @@ TASKS: tuple[Task, ...] = (
         note="a saddle regression on six features, MLP with LayerNormalization, Huber, SGD "
         "momentum 0.9, batch 16",
     ),
+    # Holdout 9 (defined on 2026-12-07 after holdout 8 was run once with rule f98848c,
+    # before any range test on it and before the next rule): ten new data sets (four
+    # classes from a linear map of 20 features; the parity of three signs among six
+    # features; a sum of sines, also on raw column scales; L-shaped corners in four
+    # orientations in images; whether a sequence's last five numbers sum above 0; the number of
+    # distinct tokens; whether one token follows another; a noisy sequence's median;
+    # diabetes again), five of the fifteen trained with SGD and momentum, two with plain
+    # SGD, and two optimizers no task has used (Lamb, Adafactor).
+    Task(
+        "softmax20_linear_sgdm", "softmax20", ("dense:4:softmax",), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
+        group="holdout9", family="linear", seeds=(0, 1, 2),
+        note="four classes from a random linear map of 20 features (Gumbel noise), softmax "
+        "regression, SGD momentum 0.9",
+    ),
+    Task(
+        "parity3_mlp_lamb", "parity3", (*MLP64, "dense:1:sigmoid"), "lamb",
+        "binary_crossentropy", epochs=15, group="holdout9", family="mlp_classif",
+        seeds=(0, 1, 2),
+        note="the parity of three features' signs among six, MLP, Lamb",
+    ),
+    Task(
+        "sinsum_mlp_adafactor", "sinsum", (*MLP64, "dense:1:linear"), "adafactor", "mse",
+        epochs=15, group="holdout9", family="mlp_regression", seeds=(0, 1, 2),
+        note="a sum of sines of five features plus a product, MLP, MSE, Adafactor",
+    ),
+    Task(
+        "parity3_bnmlp_sgdm_b64", "parity3",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:1:sigmoid"),
+        "sgd", "binary_crossentropy", epochs=15, batch_size=64,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout9", family="bn_mlp",
+        seeds=(0, 1, 2),
+        note="the sign parity, MLP with BatchNorm, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "sinsum_deep8_sgdm", "sinsum", (*(["dense:32:relu"] * 8), "dense:1:linear"), "sgd",
+        "mse", epochs=10, optimizer_kwargs={"momentum": 0.9}, group="holdout9",
+        family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="the sum of sines, 8-layer plain ReLU MLP, MSE, SGD momentum 0.9",
+    ),
+    Task(
+        "corners_cnn_nadam", "corners",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:4:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=8, group="holdout9", family="cnn",
+        seeds=(0, 1, 2),
+        note="an L-shaped corner in one of four orientations in 12x12 images, small CNN, "
+        "Nadam",
+    ),
+    Task(
+        "corners_bncnn_sgd", "corners",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:4:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, group="holdout9", family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="the corner images, CNN with BatchNorm, plain SGD",
+    ),
+    Task(
+        "corners_xception_adamw", "corners",
+        ("conv:16:3:linear", "batchnorm", "relu", "xception:32", "flatten", "dense:4:softmax"),
+        "adamw", "sparse_categorical_crossentropy", epochs=12,
+        optimizer_kwargs={"weight_decay": 0.05}, group="holdout9", family="residual_cnn",
+        seeds=(0, 1, 2),
+        note="the corner images, one Xception-style residual block, AdamW with weight decay "
+        "0.05",
+    ),
+    Task(
+        "tailsum_gru_adam_b16", "tailsum", ("gru:32", "dense:1:sigmoid"), "adam",
+        "binary_crossentropy", epochs=8, batch_size=16, group="holdout9", family="rnn",
+        seeds=(0, 1, 2),
+        note="whether the last five of fifteen Gaussian numbers sum above 0, GRU, Adam, "
+        "batch 16",
+    ),
+    Task(
+        "distinct_transformer_adamax", "distinct",
+        ("embedding:11:16", "transformer:2:8:32", "gap1d", "dense:1:linear"), "adamax", "mse",
+        epochs=10, group="holdout9", family="attention", seeds=(0, 1, 2),
+        note="the number of distinct tokens in ten (ids 1-10), transformer block, MSE, Adamax",
+    ),
+    Task(
+        "bigram_conv1d_adagrad", "bigram",
+        ("embedding:9:16", "conv1d:16:2:relu", "gmp1d", "dense:1:sigmoid"), "adagrad",
+        "binary_crossentropy", epochs=10, group="holdout9", family="embedding_text",
+        seeds=(0, 1, 2),
+        note="whether token 3 is directly followed by token 7 (ids 1-8, twenty tokens), "
+        "Embedding, Conv1D of width 2, max pooling, Adagrad",
+    ),
+    Task(
+        "diabetes_mlp_sgdm_b8", "diabetes", ("dense:32:relu", "dense:1:linear"), "sgd", "mse",
+        epochs=15, batch_size=8, optimizer_kwargs={"momentum": 0.9}, group="holdout9",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="diabetes (342 training samples, standardised), MLP, MSE, SGD momentum 0.9, "
+        "batch 8",
+    ),
+    Task(
+        "sinsum_raw_mlp_adam_mae", "sinsum_raw", (*MLP64, "dense:1:linear"), "adam", "mae",
+        epochs=15, group="holdout9", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the sum of sines with columns on scales from 0.01 to 100, MLP, MAE, Adam",
+    ),
+    Task(
+        "median_conv1d_sgdm_huber", "median",
+        ("conv1d:16:5:relu", "conv1d:16:5:relu", "gap1d", "dense:1:linear"), "sgd", "huber",
+        epochs=10, optimizer_kwargs={"momentum": 0.9}, group="holdout9", family="conv1d",
+        seeds=(0, 1, 2),
+        note="the median of 24 numbers with outliers, two Conv1D layers, Huber, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "parity3_lnmlp_sgd_b16", "parity3",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=10, batch_size=16, group="holdout9", family="ln_mlp",
+        seeds=(0, 1, 2),
+        note="the sign parity, MLP with LayerNormalization, plain SGD, batch 16",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -1832,6 +1947,84 @@ def _saddle(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, y + 0.2 * rng.standard_t(3, n)
 
 
+def _softmax20(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """20 unit Gaussian features; the class (of four) maximises a random linear map (SD
+    0.5) plus Gumbel noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 20))
+    logits = x @ rng.normal(0, 0.5, (20, 4)) + rng.gumbel(0, 1, (n, 4))
+    return x, logits.argmax(axis=1)
+
+
+def _parity3(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Six unit Gaussian features; label 1 when an odd number of the first three is
+    positive, 10 % of labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 6))
+    y = (x[:, :3] > 0).sum(axis=1) % 2
+    return x, np.where(rng.random(n) < 0.1, 1 - y, y)
+
+
+def _sinsum(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Five features uniform in [-2, 2]; y = sum of sin(a_k x_k) (a_k in 0.5-2) + x0 x1 / 2,
+    plus Gaussian noise (SD 0.2)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, (n, 5))
+    y = np.sin(x * rng.uniform(0.5, 2, 5)).sum(axis=1) + x[:, 0] * x[:, 1] / 2
+    return x, y + rng.normal(0, 0.2, n)
+
+
+def _corners(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images in Gaussian noise (SD 0.4) of an L-shaped corner, arms 3 pixels
+    long, opening to one of four directions (the class), at a random place."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = rng.normal(0, 0.4, (n, size, size))
+    arm = np.arange(4)
+    for i, kind in enumerate(y):
+        r, c = rng.integers(3, size - 3, 2)
+        down, right = (1 if kind in (0, 1) else -1), (1 if kind in (0, 2) else -1)
+        x[i, r + down * arm, c] += 1
+        x[i, r, c + right * arm] += 1
+    return x[..., None], y
+
+
+def _tailsum(n: int = 2000, length: int = 15, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Fifteen unit Gaussian numbers; label 1 when the last five sum above 0."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, length))
+    return x[..., None], (x[:, -5:].sum(axis=1) > 0).astype(int)
+
+
+def _distinct(n: int = 2000, length: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ten token ids (1-10, each sequence drawn from a random subset of 2-10 of them); the
+    target is the number of distinct ids."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, length), dtype=int)
+    for i in range(n):
+        pool = rng.choice(np.arange(1, 11), rng.integers(2, 11), replace=False)
+        x[i] = rng.choice(pool, length)
+    return x, np.array([len(set(row)) for row in x], dtype=float)
+
+
+def _bigram(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Twenty token ids (1-8); label 1 when a 3 is directly followed by a 7."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 9, (n, length))
+    return x, ((x[:, :-1] == 3) & (x[:, 1:] == 7)).any(axis=1).astype(int)
+
+
+def _median(n: int = 2000, length: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """24 Gaussian numbers around a random centre (SD 1), three of them replaced by outliers
+    (SD 5 about it); the target is the sequence's median."""
+    rng = np.random.default_rng(seed)
+    centre = rng.normal(0, 1, (n, 1))
+    x = centre + rng.normal(0, 1, (n, length))
+    rows = np.arange(n)[:, None]
+    x[rows, rng.integers(0, length, (n, 3))] = centre + rng.normal(0, 5, (n, 3))
+    return x[..., None], np.median(x, axis=1)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -2025,6 +2218,20 @@ def load_data(name: str) -> Arrays:
     elif name in ("tokensum", "freq"):
         x, y, x_val, y_val = _split(*(_tokensum() if name == "tokensum" else _freq()), 500)
         y, y_val = _standardise_target(y, y_val)
+    elif name in ("softmax20", "parity3", "corners", "tailsum", "bigram"):
+        recipe = {"softmax20": _softmax20, "parity3": _parity3, "corners": _corners,
+                  "tailsum": _tailsum, "bigram": _bigram}[name]
+        x, y, x_val, y_val = _split(*recipe(), 500)
+    elif name in ("sinsum", "sinsum_raw"):
+        x, y, x_val, y_val = _split(*_sinsum(), 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+        if name == "sinsum_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 100.0, seed=9)
+            x, x_val = x * scales, x_val * scales
+    elif name in ("distinct", "median"):
+        x, y, x_val, y_val = _split(*(_distinct() if name == "distinct" else _median()), 500)
+        y, y_val = _standardise_target(y, y_val)
     elif name == "motif":
         x, y, x_val, y_val = _split(*_motif(), 500)
     elif name == "edges_flat":  # the bright side always the same: a linear model can read it
@@ -2161,7 +2368,8 @@ is now at the line numbers of the code loaded, so a process that read it after t
 edited above a block got another hash, and another key for that block's tasks."""
 """Layer specs that are functional blocks: ``NAME:ARG:...`` calls ``BLOCKS[NAME](x, *args)``."""
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "nadam", "adamax", "lion", "lamb",
+              "adafactor")
 
 
 def optimizer_class(name: str) -> Any:
