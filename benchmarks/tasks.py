@@ -1383,8 +1383,8 @@ TASKS: tuple[Task, ...] = (
         ("embedding:9:16", "conv1d:16:2:relu", "gmp1d", "dense:1:sigmoid"), "adagrad",
         "binary_crossentropy", epochs=10, group="holdout9", family="embedding_text",
         seeds=(0, 1, 2),
-        note="whether token 3 is directly followed by token 7 (ids 1-8, twenty tokens), "
-        "Embedding, Conv1D of width 2, max pooling, Adagrad",
+        note="whether token 3 is directly followed by token 7 (ids 1-8, twenty tokens; 10 % "
+        "of labels flipped), Embedding, Conv1D of width 2, max pooling, Adagrad",
     ),
     Task(
         "diabetes_mlp_sgdm_b8", "diabetes", ("dense:32:relu", "dense:1:linear"), "sgd", "mse",
@@ -2008,10 +2008,13 @@ def _distinct(n: int = 2000, length: int = 10, seed: int = 0) -> tuple[np.ndarra
 
 
 def _bigram(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Twenty token ids (1-8); label 1 when a 3 is directly followed by a 7."""
+    """Twenty token ids (1-8); label 1 when a 3 is directly followed by a 7, 10 % of labels
+    flipped (without the noise the loss falls to 0 at the highest LRs and the regret has
+    no scale)."""
     rng = np.random.default_rng(seed)
     x = rng.integers(1, 9, (n, length))
-    return x, ((x[:, :-1] == 3) & (x[:, 1:] == 7)).any(axis=1).astype(int)
+    y = ((x[:, :-1] == 3) & (x[:, 1:] == 7)).any(axis=1).astype(int)
+    return x, np.where(rng.random(n) < 0.1, 1 - y, y)
 
 
 def _median(n: int = 2000, length: int = 24, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
