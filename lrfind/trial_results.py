@@ -199,9 +199,10 @@ def band(trials: Sequence[Trial], tolerance: float) -> tuple[float, float]:
 
 
 def candidate_limits(suggestion: Any, lrs: Sequence[float]) -> tuple[float, float]:
-    """The span no trial LR leaves: from the ramp's first LR to `CANDIDATES_BELOW_DIVERGENCE_
-    DECADES` below where the run blew up (or below the ramp's last LR when it did not): the
-    curve has no evidence for an LR above that, only against it.
+    """The span no trial LR leaves: from the ramp's first LR to a quarter decade
+    (``CANDIDATES_BELOW_DIVERGENCE_DECADES``) below where the run blew up, or below the
+    ramp's last LR when it did not: the curve has no evidence for an LR above that, only
+    against it.
 
     >>> from lrfind.suggestion import CurvePoint, Suggestion
     >>> s = Suggestion(1e-3, 1e-5, 0.1, True, "example",
