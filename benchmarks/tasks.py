@@ -1315,7 +1315,7 @@ TASKS: tuple[Task, ...] = (
         "regression, SGD momentum 0.9",
     ),
     Task(
-        "parity3_mlp_lamb", "parity3", (*MLP64, "dense:1:sigmoid"), "lamb",
+        "parity3_mlp_lamb", "parity3_gauss", (*MLP64, "dense:1:sigmoid"), "lamb",
         "binary_crossentropy", epochs=15, group="holdout9", family="mlp_classif",
         seeds=(0, 1, 2),
         note="the parity of three features' signs among six, MLP, Lamb",
@@ -1326,7 +1326,7 @@ TASKS: tuple[Task, ...] = (
         note="a sum of sines of five features plus a product, MLP, MSE, Adafactor",
     ),
     Task(
-        "parity3_bnmlp_sgdm_b64", "parity3",
+        "parity3_bnmlp_sgdm_b64", "parity3_gauss",
         ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
          "dense:1:sigmoid"),
         "sgd", "binary_crossentropy", epochs=15, batch_size=64,
@@ -1407,7 +1407,7 @@ TASKS: tuple[Task, ...] = (
         "momentum 0.9",
     ),
     Task(
-        "parity3_lnmlp_sgd_b16", "parity3",
+        "parity3_lnmlp_sgd_b16", "parity3_gauss",
         ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:sigmoid"), "sgd",
         "binary_crossentropy", epochs=10, batch_size=16, group="holdout9", family="ln_mlp",
         seeds=(0, 1, 2),
@@ -1956,7 +1956,7 @@ def _softmax20(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return x, logits.argmax(axis=1)
 
 
-def _parity3(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _parity3_gauss(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Six unit Gaussian features; label 1 when an odd number of the first three is
     positive, 10 % of labels flipped."""
     rng = np.random.default_rng(seed)
@@ -2221,8 +2221,8 @@ def load_data(name: str) -> Arrays:
     elif name in ("tokensum", "freq"):
         x, y, x_val, y_val = _split(*(_tokensum() if name == "tokensum" else _freq()), 500)
         y, y_val = _standardise_target(y, y_val)
-    elif name in ("softmax20", "parity3", "corners", "tailsum", "bigram"):
-        recipe = {"softmax20": _softmax20, "parity3": _parity3, "corners": _corners,
+    elif name in ("softmax20", "parity3_gauss", "corners", "tailsum", "bigram"):
+        recipe = {"softmax20": _softmax20, "parity3_gauss": _parity3_gauss, "corners": _corners,
                   "tailsum": _tailsum, "bigram": _bigram}[name]
         x, y, x_val, y_val = _split(*recipe(), 500)
     elif name in ("sinsum", "sinsum_raw"):
