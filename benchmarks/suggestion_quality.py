@@ -28,9 +28,10 @@ scores here are those of the previous rule, e6fe281), "holdout5" (defined before
 current rule, a4dcbc8, was frozen and run once with it; spent since: the search that kept
 that rule was made on it too), "holdout6" (defined after that search, run once with the
 same rule), "holdout7" (defined before the current rule, f98848c, was frozen; run once with
-it) and "holdout8" (defined after holdout 7's run and the search that kept f98848c, its grid
-truth complete before any range test; run once with f98848c: the headline). Each task has a
-family (`tasks.FAMILIES`).
+it), "holdout8" (defined after holdout 7's run and the search that kept f98848c, its grid
+truth complete before any range test; run once with f98848c) and "holdout9" (defined after
+holdout 8's run, its grid truth complete before the current rule, f690722, was frozen; run
+once with it: the headline). Each task has a family (`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
 definition), the finds in `curves.FindCache`.
@@ -67,8 +68,8 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout8", "holdout7", "holdout6", "holdout5", "holdout4", "holdout3", "holdout2",
-          "holdout", "validation", "dev")
+GROUPS = ("holdout9", "holdout8", "holdout7", "holdout6", "holdout5", "holdout4", "holdout3",
+          "holdout2", "holdout", "validation", "dev")
 """The groups that have been run (``--group all``)."""
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
@@ -254,8 +255,10 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
+    "holdout9": "Holdout 9 (defined after holdout 8's run, its grid truth complete before rule "
+    "f690722, momentum's divergence anchor moved, was frozen; run once with it: the headline)",
     "holdout8": "Holdout 8 (defined after holdout 7's run and the search that kept rule "
-    "f98848c; run once with it: the headline)",
+    "f98848c; run once with it)",
     "holdout7": "Holdout 7 (defined before rule f98848c, a4dcbc8 with plain SGD's divergence "
     "anchor moved, was frozen; run once with it)",
     "holdout6": "Holdout 6 (defined after rule a4dcbc8 was frozen and kept by the search with "

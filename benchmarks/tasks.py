@@ -71,8 +71,8 @@ class Task:
     frozen, only to check it (now chosen on too); "holdout" to "holdout9": each
     defined before any range test was run on it, then run once with a frozen rule, to report
     how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdouts
-    7 and 8 with the current rule, f98848c; the earlier ones are spent: later rules were
-    chosen on them; holdout 9 waits for the next frozen rule)."""
+    7 and 8 with f98848c, holdout 9 with the current rule, f690722; the earlier ones are
+    spent: later rules were chosen on them)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
