@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lrfind import LRFinder, LRFinderResult
+from lrfind.result import smooth_losses
 from lrfind.suggestion import CurvePoint, Suggestion
 from lrfind.trial_results import (
     Trial,
@@ -206,6 +207,23 @@ def test_find_verify_reports_the_trials_and_saves_them(tmp_path) -> None:
         np.testing.assert_array_equal(a, b)
     loaded = LRFinderResult.load(result.save(tmp_path / "r.json"))
     assert loaded.trials == result.trials and loaded.suggestion == result.suggestion
+
+
+def test_verify_never_tries_an_lr_above_where_the_curve_blew_up() -> None:
+    # a curve that blew up near 0.009 on a problem that plain SGD trains fastest near 0.75:
+    # the highest candidate, a quarter decade below the divergence, wins its rung, and the
+    # trials would extend above it; `verify` must hold them to `candidate_limits`
+    lrs = np.geomspace(1e-6, 2e-2, 300)
+    losses = 1.0 / (1.0 + 3e3 * lrs) + (lrs / 1e-2) ** 6
+    result = LRFinderResult(lrs=lrs, losses=losses, smoothed_losses=smooth_losses(losses),
+                            settings={"start_lr": 1e-6, "beta": 0.98, "batch_size": 64,
+                                      "optimizer": "SGD"}, stop_reason="diverged")
+    _, high = candidate_limits(result.curve_suggestion, result.lrs)
+    x, y = regression()
+    trials = result.verify(linear_model(), x, y, budget=240, candidates=4)
+    tried = [t.lr for t in trials.trials]
+    assert trials.lr == max(tried)  # the edge won: an extension was wanted
+    assert max(tried) <= high * (1 + 1e-9)
 
 
 # ------------------------------------------- models that compute their own loss (trainer)
