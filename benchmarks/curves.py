@@ -101,6 +101,18 @@ class FindCache:
             run.settings.setdefault("momentum", recorded_momentum(task))
         return result, float(entry["seconds"])
 
+    def recorded(self, task: Task, seed: int, steps: int = DEFAULT_STEPS,
+                 repeats: int = 3) -> bool:
+        """Whether this find was recorded, by the current recording code or an older one
+        (the archive, older local caches): what `get` would read or carry over."""
+        key = f"{task.key()}/{steps}/{seed}/{repeats}"
+        if key in self.data:
+            return True
+        if ARCHIVE.exists() and key in read_archive(ARCHIVE):
+            return True
+        return any(key in json.loads(path.read_text())
+                   for path in CURVE_CACHE.glob("finds-*.json") if path != self.path)
+
     def _carry_over_older(self, key: str) -> None:
         if self._checked_older:
             return

@@ -161,7 +161,18 @@ def _pooled_reading(find: LRFinderResult) -> analysis.CurveReading | None:
 
 
 def load(groups: list[str]) -> list[TaskCurves]:
+    """Every task of ``groups`` with its truth and finds. A group none of whose finds has
+    been recorded has not been run: a holdout is run once, by `suggestion_quality`, before
+    any search may see it, so the search stops rather than record its range tests."""
     cache, finds = Cache(), FindCache()
+    unrun = [group for group in groups
+             if not any(finds.recorded(task, FINDER_SEEDS[0])
+                        for task in TASKS if task.group == group)]
+    if unrun:
+        raise SystemExit(f"no range test has been recorded on {', '.join(unrun)}: run "
+                         "`python -m benchmarks.suggestion_quality --group GROUP` on it first "
+                         "(a holdout is run once, with the frozen rule, before a search sees "
+                         "it), or leave it out with --groups")
     return [TaskCurves(task, task_truth(cache, task),
                        [finds.get(task, seed)[0] for seed in FINDER_SEEDS])
             for task in TASKS if task.group in groups]

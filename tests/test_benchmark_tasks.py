@@ -7,6 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from benchmarks import rule_search
+from benchmarks.curves import FindCache
 from benchmarks.tasks import TASKS
 
 GRID_TRUTH = Path(__file__).parents[1] / "benchmarks" / "grid_truth.json"
@@ -28,3 +32,11 @@ def test_task_names_and_data_names_are_unique():
         if "data_digest" in definition:
             digests.setdefault(t.data, set()).add(definition["data_digest"])
     assert {name: d for name, d in digests.items() if len(d) > 1} == {}
+
+
+def test_the_rule_search_refuses_a_group_no_range_test_has_run_on(monkeypatch):
+    # a holdout is run once, by suggestion_quality, with the frozen rule; a search that
+    # recorded its range tests itself would choose on it first (it did, on holdout 9)
+    monkeypatch.setattr(FindCache, "recorded", lambda self, task, seed: task.group != "holdout9")
+    with pytest.raises(SystemExit, match="no range test has been recorded on holdout9"):
+        rule_search.load(["dev", "holdout9"])
