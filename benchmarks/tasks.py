@@ -68,11 +68,11 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout9": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout10": each
     defined before any range test was run on it, then run once with a frozen rule, to report
     how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdouts
     7 and 8 with f98848c, holdout 9 with the current rule, f690722; the earlier ones are
-    spent: later rules were chosen on them)."""
+    spent: later rules were chosen on them; holdout 10 waits for the next frozen rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -1413,6 +1413,119 @@ TASKS: tuple[Task, ...] = (
         seeds=(0, 1, 2),
         note="the sign parity, MLP with LayerNormalization, plain SGD, batch 16",
     ),
+    # Holdout 10 (defined on 2026-12-07 after holdout 9 was run once with rule f690722,
+    # before any grid or range test on it and before the next rule): eight new data sets
+    # (logistic labels on eight strongly correlated features; whether a point lies outside
+    # a circle, in six dimensions; a log-Rosenbrock valley, also on raw column scales;
+    # filled squares, outlines and plus signs in noisy images; a sequence's sign changes;
+    # the most frequent of five tokens; whether one token outnumbers another) and wine
+    # again; five trained with SGD and momentum (one Nesterov), two with plain SGD, and
+    # batch sizes from 8 to 256.
+    Task(
+        "corrlogit_linear_sgdm_nesterov", "corrlogit", ("dense:1:sigmoid",), "sgd",
+        "binary_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9, "nesterov": True},
+        group="holdout10", family="linear", seeds=(0, 1, 2),
+        note="logistic labels on eight features correlated 0.9, logistic regression, SGD "
+        "Nesterov momentum 0.9",
+    ),
+    Task(
+        "annulus_mlp_tanh_adam_b128", "annulus", ("dense:64:tanh", "dense:64:tanh",
+                                                   "dense:1:sigmoid"),
+        "adam", "binary_crossentropy", epochs=30, batch_size=128, group="holdout10",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="whether a point lies outside a circle in two of six Gaussian features (5 % of "
+        "labels flipped), tanh MLP, Adam, batch 128",
+    ),
+    Task(
+        "rosen_mlp_sgdm_huber", "rosen", (*MLP64, "dense:1:linear"), "sgd", "huber",
+        epochs=15, optimizer_kwargs={"momentum": 0.9}, group="holdout10",
+        family="mlp_regression", seeds=(0, 1, 2),
+        note="the log of a four-feature Rosenbrock valley (standardised), MLP, Huber, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "annulus_bnmlp_nadam_b256", "annulus",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:1:sigmoid"),
+        "nadam", "binary_crossentropy", epochs=40, batch_size=256, group="holdout10",
+        family="bn_mlp", seeds=(0, 1, 2),
+        note="the circle labels, MLP with BatchNorm, Nadam, batch 256",
+    ),
+    Task(
+        "rosen_deep6_rmsprop", "rosen", (*(["dense:32:relu"] * 6), "dense:1:linear"),
+        "rmsprop", "mse", epochs=15, group="holdout10", family="deep_plain_mlp",
+        seeds=(0, 1, 2),
+        note="the Rosenbrock valley, 6-layer plain ReLU MLP, MSE, RMSprop",
+    ),
+    Task(
+        "frames_cnn_sgdm_b16", "frames",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=6, batch_size=16,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout10", family="cnn", seeds=(0, 1, 2),
+        note="a filled square, a square outline or a plus sign in noisy 10x10 images, small "
+        "CNN, SGD momentum 0.9, batch 16",
+    ),
+    Task(
+        "frames_bncnn_sgd", "frames",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=8, group="holdout10", family="bn_cnn",
+        seeds=(0, 1, 2),
+        note="the frame images, CNN with BatchNorm, plain SGD",
+    ),
+    Task(
+        "frames_xception_lion", "frames",
+        ("conv:16:3:linear", "batchnorm", "relu", "xception:32", "flatten", "dense:3:softmax"),
+        "lion", "sparse_categorical_crossentropy", epochs=10, group="holdout10",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the frame images, one Xception-style residual block, Lion",
+    ),
+    Task(
+        "signflip_lstm_sgdm", "signflip", ("lstm:32", "dense:1:linear"), "sgd", "mse",
+        epochs=10, optimizer_kwargs={"momentum": 0.9}, group="holdout10", family="rnn",
+        seeds=(0, 1, 2),
+        note="the number of sign changes in sixteen numbers (standardised), LSTM, MSE, SGD "
+        "momentum 0.9",
+    ),
+    Task(
+        "mode5_transformer_rmsprop", "mode5",
+        ("embedding:6:16", "transformer:2:8:32", "gap1d", "dense:5:softmax"), "rmsprop",
+        "sparse_categorical_crossentropy", epochs=10, group="holdout10", family="attention",
+        seeds=(0, 1, 2),
+        note="the most frequent of five token ids in twelve, transformer block, RMSprop",
+    ),
+    Task(
+        "tokencmp_embbag_sgdm_b64", "tokencmp",
+        ("embedding:10:16", "gap1d", "dense:16:relu", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=15, batch_size=64, optimizer_kwargs={"momentum": 0.9},
+        group="holdout10", family="embedding_text", seeds=(0, 1, 2),
+        note="whether token 2 occurs more often than token 5 in sixteen (ids 1-9; 5 % of "
+        "labels flipped), bag of embeddings, SGD momentum 0.9, batch 64",
+    ),
+    Task(
+        "wine_mlp_lamb_b8", "wine", ("dense:32:relu", "dense:3:softmax"), "lamb",
+        "sparse_categorical_crossentropy", epochs=20, batch_size=8, group="holdout10",
+        family="tiny_tabular", seeds=(0, 1, 2),
+        note="wine (standardised, 118 training samples), MLP, Lamb, batch 8",
+    ),
+    Task(
+        "rosen_raw_mlp_adagrad", "rosen_raw", (*MLP64, "dense:1:linear"), "adagrad", "mse",
+        epochs=15, group="holdout10", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the Rosenbrock valley with columns on scales from 0.01 to 100, MLP, MSE, Adagrad",
+    ),
+    Task(
+        "signflip_conv1d_adafactor_mae", "signflip",
+        ("conv1d:16:2:relu", "conv1d:16:3:relu", "gap1d", "dense:1:linear"), "adafactor", "mae",
+        epochs=10, group="holdout10", family="conv1d", seeds=(0, 1, 2),
+        note="the sign changes, two Conv1D layers, MAE, Adafactor",
+    ),
+    Task(
+        "annulus_lnmlp_sgd_b256", "annulus",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=40, batch_size=256, group="holdout10", family="ln_mlp",
+        seeds=(0, 1, 2),
+        note="the circle labels, MLP with LayerNormalization, plain SGD, batch 256",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -2028,6 +2141,84 @@ def _median(n: int = 2000, length: int = 24, seed: int = 0) -> tuple[np.ndarray,
     return x[..., None], np.median(x, axis=1)
 
 
+def _corrlogit(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Eight Gaussian features correlated 0.9 (a shared factor); labels drawn from a
+    logistic model of a random linear map (an ill-conditioned logistic regression)."""
+    rng = np.random.default_rng(seed)
+    x = np.sqrt(0.9) * rng.normal(0, 1, (n, 1)) + np.sqrt(0.1) * rng.normal(0, 1, (n, 8))
+    logits = x @ rng.normal(0, 1.5, 8)
+    return x, (rng.random(n) < 1 / (1 + np.exp(-logits))).astype(int)
+
+
+def _annulus(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Six unit Gaussian features; label 1 when the first two lie outside the circle of the
+    median radius (balanced), 5 % of labels flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 6))
+    y = (np.hypot(x[:, 0], x[:, 1]) > np.sqrt(2 * np.log(2))).astype(int)
+    return x, np.where(rng.random(n) < 0.05, 1 - y, y)
+
+
+def _rosen(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Four features uniform in [-1.5, 1.5]; y = log(1 + Rosenbrock's valley over them) plus
+    Gaussian noise (SD 0.1)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-1.5, 1.5, (n, 4))
+    valley = ((1 - x[:, :-1]) ** 2 + 5 * (x[:, 1:] - x[:, :-1] ** 2) ** 2).sum(axis=1)
+    return x, np.log1p(valley) + rng.normal(0, 0.1, n)
+
+
+def _frames(n: int = 2000, size: int = 10, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """10x10 grey images in Gaussian noise (SD 0.6) of a filled 3x3 square, a 5x5 square's
+    outline or a 5x5 plus sign (the class), at a random place."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.normal(0, 0.6, (n, size, size))
+    for i, kind in enumerate(y):
+        r, c = rng.integers(0, size - 5, 2)
+        if kind == 0:
+            x[i, r + 1:r + 4, c + 1:c + 4] += 1
+        elif kind == 1:
+            x[i, r, c:c + 5] += 1
+            x[i, r + 4, c:c + 5] += 1
+            x[i, r + 1:r + 4, c] += 1
+            x[i, r + 1:r + 4, c + 4] += 1
+        else:
+            x[i, r + 2, c:c + 5] += 1
+            x[i, r:r + 5, c + 2] += 1
+            x[i, r + 2, c + 2] -= 1
+    return x[..., None], y
+
+
+def _signflip(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sixteen numbers, Gaussian (SD 1) about a random offset (SD 0.7); the target is how
+    often consecutive numbers change sign."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 0.7, (n, 1)) + rng.normal(0, 1, (n, length))
+    changes = (np.sign(x[:, 1:]) != np.sign(x[:, :-1])).sum(axis=1)
+    return x[..., None], changes.astype(float)
+
+
+def _mode5(n: int = 2000, length: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Twelve token ids (1-5), each sequence drawn from its own random (Dirichlet) mix; the
+    class is the most frequent id (ties to the smallest), as 0-4."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, length), dtype=int)
+    for i in range(n):
+        x[i] = rng.choice(np.arange(1, 6), length, p=rng.dirichlet(np.ones(5)))
+    counts = np.stack([(x == k).sum(axis=1) for k in range(1, 6)], axis=1)
+    return x, counts.argmax(axis=1)
+
+
+def _tokencmp(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sixteen token ids (1-9); label 1 when 2 occurs more often than 5, 5 % of labels
+    flipped."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(1, 10, (n, length))
+    y = ((x == 2).sum(axis=1) > (x == 5).sum(axis=1)).astype(int)
+    return x, np.where(rng.random(n) < 0.05, 1 - y, y)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -2235,6 +2426,20 @@ def load_data(name: str) -> Arrays:
     elif name in ("distinct", "median"):
         x, y, x_val, y_val = _split(*(_distinct() if name == "distinct" else _median()), 500)
         y, y_val = _standardise_target(y, y_val)
+    elif name in ("corrlogit", "annulus", "frames", "mode5", "tokencmp"):
+        recipe = {"corrlogit": _corrlogit, "annulus": _annulus, "frames": _frames,
+                  "mode5": _mode5, "tokencmp": _tokencmp}[name]
+        x, y, x_val, y_val = _split(*recipe(), 500)
+    elif name == "signflip":
+        x, y, x_val, y_val = _split(*_signflip(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name in ("rosen", "rosen_raw"):
+        x, y, x_val, y_val = _split(*_rosen(), 500)
+        x, x_val = _standardise(x, x_val)
+        y, y_val = _standardise_target(y, y_val)
+        if name == "rosen_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 100.0, seed=10)
+            x, x_val = x * scales, x_val * scales
     elif name == "motif":
         x, y, x_val, y_val = _split(*_motif(), 500)
     elif name == "edges_flat":  # the bright side always the same: a linear model can read it

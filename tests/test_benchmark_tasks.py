@@ -11,14 +11,17 @@ import pytest
 
 from benchmarks import rule_search
 from benchmarks.curves import FindCache
+from benchmarks.suggestion_quality import GROUPS
 from benchmarks.tasks import TASKS
 
 GRID_TRUTH = Path(__file__).parents[1] / "benchmarks" / "grid_truth.json"
 
 
-def test_every_task_has_its_grid_truth_under_its_current_definition():
+def test_every_task_run_has_its_grid_truth_under_its_current_definition():
+    # a holdout being defined has no truth yet; one that has been run must keep it
     cached = json.loads(GRID_TRUTH.read_text())["tasks"]
-    missing = [t.name for t in TASKS if not cached.get(t.key(), {}).get("grid")]
+    missing = [t.name for t in TASKS
+               if t.group in GROUPS and not cached.get(t.key(), {}).get("grid")]
     assert missing == []
 
 
@@ -28,7 +31,7 @@ def test_task_names_and_data_names_are_unique():
     cached = json.loads(GRID_TRUTH.read_text())["tasks"]
     digests: dict[str, set[str]] = {}
     for t in TASKS:
-        definition = cached[t.key()]["definition"]
+        definition = cached[t.key()]["definition"] if t.key() in cached else t.definition()
         if "data_digest" in definition:
             digests.setdefault(t.data, set()).add(definition["data_digest"])
     assert {name: d for name, d in digests.items() if len(d) > 1} == {}
