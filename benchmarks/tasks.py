@@ -1418,7 +1418,7 @@ TASKS: tuple[Task, ...] = (
     # (logistic labels on eight strongly correlated features; whether a point lies outside
     # a circle, in six dimensions; a log-Rosenbrock valley, also on raw column scales;
     # filled squares, outlines and plus signs in noisy images; a sequence's sign changes;
-    # the most frequent of five tokens; whether one token outnumbers another) and wine
+    # the most frequent of five tokens; whether one token outnumbers another) and diabetes
     # again; five trained with SGD and momentum (one Nesterov), two with plain SGD, and
     # batch sizes from 8 to 256.
     Task(
@@ -1503,10 +1503,10 @@ TASKS: tuple[Task, ...] = (
         "labels flipped), bag of embeddings, SGD momentum 0.9, batch 64",
     ),
     Task(
-        "wine_mlp_lamb_b8", "wine", ("dense:32:relu", "dense:3:softmax"), "lamb",
-        "sparse_categorical_crossentropy", epochs=20, batch_size=8, group="holdout10",
-        family="tiny_tabular", seeds=(0, 1, 2),
-        note="wine (standardised, 118 training samples), MLP, Lamb, batch 8",
+        "diabetes_mlp_lamb_huber_b8", "diabetes", ("dense:32:relu", "dense:1:linear"), "lamb",
+        "huber", epochs=15, batch_size=8, group="holdout10", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="diabetes (342 training samples, standardised), MLP, Huber, Lamb, batch 8",
     ),
     Task(
         "rosen_raw_mlp_adagrad", "rosen_raw", (*MLP64, "dense:1:linear"), "adagrad", "mse",
