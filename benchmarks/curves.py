@@ -29,6 +29,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -106,22 +107,22 @@ class FindCache:
         """Whether this find was recorded, by the current recording code or an older one
         (the archive, older local caches): what `get` would read or carry over."""
         key = f"{task.key()}/{steps}/{seed}/{repeats}"
-        if key in self.data:
-            return True
-        if ARCHIVE.exists() and key in read_archive(ARCHIVE):
-            return True
-        return any(key in json.loads(path.read_text())
-                   for path in CURVE_CACHE.glob("finds-*.json") if path != self.path)
+        return key in self.data or any(key in cached for _, cached in self._older_caches())
+
+    def _older_caches(self) -> Iterator[tuple[Path, dict]]:
+        """``(path, finds)`` of every cache recorded by older code: the local files newest
+        first, then the committed archive."""
+        older = sorted(CURVE_CACHE.glob("finds-*.json"), key=lambda p: p.stat().st_mtime)
+        if ARCHIVE.exists():
+            older.insert(0, ARCHIVE)
+        for path in reversed([p for p in older if p != self.path]):
+            yield path, read_archive(path) if path == ARCHIVE else json.loads(path.read_text())
 
     def _carry_over_older(self, key: str) -> None:
         if self._checked_older:
             return
         self._checked_older = True
-        older = sorted(CURVE_CACHE.glob("finds-*.json"), key=lambda p: p.stat().st_mtime)
-        if ARCHIVE.exists():
-            older.insert(0, ARCHIVE)  # the local files first, newest first
-        for path in reversed([p for p in older if p != self.path]):
-            cached = read_archive(path) if path == ARCHIVE else json.loads(path.read_text())
+        for path, cached in self._older_caches():
             if key not in cached:
                 continue
             same = _same_curves(self.data[key]["result"], cached[key]["result"])

@@ -41,5 +41,7 @@ def test_the_rule_search_refuses_a_group_no_range_test_has_run_on(monkeypatch):
     # a holdout is run once, by suggestion_quality, with the frozen rule; a search that
     # recorded its range tests itself would choose on it first (it did, on holdout 9)
     monkeypatch.setattr(FindCache, "recorded", lambda self, task, seed: task.group != "holdout9")
+    monkeypatch.setattr(FindCache, "get", lambda *args, **kwargs: pytest.fail(
+        "the search recorded a range test"))  # without the guard: fail now, not hours later
     with pytest.raises(SystemExit, match="no range test has been recorded on holdout9"):
         rule_search.load(["dev", "holdout9"])
