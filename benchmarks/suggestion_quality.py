@@ -29,9 +29,11 @@ current rule, a4dcbc8, was frozen and run once with it; spent since: the search 
 that rule was made on it too), "holdout6" (defined after that search, run once with the
 same rule), "holdout7" (defined before the current rule, f98848c, was frozen; run once with
 it), "holdout8" (defined after holdout 7's run and the search that kept f98848c, its grid
-truth complete before any range test; run once with f98848c) and "holdout9" (defined after
+truth complete before any range test; run once with f98848c), "holdout9" (defined after
 holdout 8's run, its grid truth complete before the current rule, f690722, was frozen; run
-once with it: the headline). Each task has a family (`tasks.FAMILIES`).
+once with it) and "holdout10" (defined after holdout 9's run, its grid truth complete before
+any range test; run once with f690722, kept frozen: the headline). Each task has a family
+(`tasks.FAMILIES`).
 
 Everything trained is cached in ``grid_truth.json`` (keyed by a hash of the task's
 definition), the finds in `curves.FindCache`.
@@ -68,8 +70,8 @@ README = HERE / "README.md"
 RESULTS_JSON = HERE / "results.json"
 FINDER_SEEDS = (100, 103, 106)
 """Seeds of the finds per task; each find's repeats use the next two seeds."""
-GROUPS = ("holdout9", "holdout8", "holdout7", "holdout6", "holdout5", "holdout4", "holdout3",
-          "holdout2", "holdout", "validation", "dev")
+GROUPS = ("holdout10", "holdout9", "holdout8", "holdout7", "holdout6", "holdout5", "holdout4",
+          "holdout3", "holdout2", "holdout", "validation", "dev")
 """The groups that have been run (``--group all``)."""
 LENGTHS = (200, 800, 3200)
 TRAINED = ("lrfind", "fastai minimum/10", "Keras default")
@@ -255,8 +257,10 @@ def summary_table(tasks: dict) -> list[str]:
 
 
 GROUP_TITLES = {
+    "holdout10": "Holdout 10 (defined after holdout 9's run, its grid truth complete before any "
+    "range test; run once with rule f690722, kept frozen: the headline)",
     "holdout9": "Holdout 9 (defined after holdout 8's run, its grid truth complete before rule "
-    "f690722, momentum's divergence anchor moved, was frozen; run once with it: the headline)",
+    "f690722, momentum's divergence anchor moved, was frozen; run once with it)",
     "holdout8": "Holdout 8 (defined after holdout 7's run and the search that kept rule "
     "f98848c; run once with it)",
     "holdout7": "Holdout 7 (defined before rule f98848c, a4dcbc8 with plain SGD's divergence "
