@@ -68,11 +68,12 @@ class Task:
     note: str = ""
     group: str = "dev"
     """"dev": rules are chosen on these; "validation": added after the first rule was
-    frozen, only to check it (now chosen on too); "holdout" to "holdout10": each
+    frozen, only to check it (now chosen on too); "holdout" to "holdout11": each
     defined before any range test was run on it, then run once with a frozen rule, to report
     how it does on tasks it never saw (holdouts 5 and 6 were run with rule a4dcbc8, holdouts
-    7 and 8 with f98848c, holdout 9 with the current rule, f690722; the earlier ones are
-    spent: later rules were chosen on them; holdout 10 waits for the next frozen rule)."""
+    7 and 8 with f98848c, holdouts 9 and 10 with the current rule, f690722; the earlier ones
+    are spent: later rules were chosen on them; holdout 11 waits for the next frozen
+    rule)."""
     family: str = ""
     """The kind of architecture (see `FAMILIES`): tasks of one family are left out together
     when a rule is validated leave-one-family-out."""
@@ -152,8 +153,8 @@ FAMILIES: dict[str, str] = {
     "attention": "a transformer block (MultiHeadAttention, residual adds, LayerNormalization) "
     "on generated sequences",
     "embedding_text": "Embedding + pooling / Conv1D bag-of-words models on generated tokens",
-    "tiny_tabular": "small MLPs on the tiny iris, wine and diabetes sets (100-350 training "
-    "samples, few batches per epoch)",
+    "tiny_tabular": "small MLPs on the tiny iris, wine, diabetes and Friedman #3 sets (100-350 "
+    "training samples, few batches per epoch)",
     "unnormalised_inputs": "MLPs fed raw, unstandardised features (diabetes, breast cancer, "
     "Friedman #1 rescaled, digits' raw pixels, wine: columns from below 1 to thousands)",
     "conv1d": "stacked Conv1D + global pooling on generated sequences (numbers, or embedded "
@@ -1526,6 +1527,115 @@ TASKS: tuple[Task, ...] = (
         seeds=(0, 1, 2),
         note="the circle labels, MLP with LayerNormalization, plain SGD, batch 256",
     ),
+    # Holdout 11 (defined on 2026-12-08 after holdout 10 was run once with rule f690722,
+    # before any grid or range test on it and before the next rule): six new data sets
+    # (a heteroscedastic regression with an interaction, also on raw column scales; a 3x3
+    # checkerboard in two of six features; a count of blobs in noisy images; where in a
+    # sequence its maximum lies; whether tokens' fixed votes sum above 0; Friedman #3 with
+    # 220 training rows); four trained with SGD and momentum, two with plain SGD, and
+    # batch sizes from 8 to 128.
+    Task(
+        "hetero_linear_adam_mae", "hetero", ("dense:1:linear",), "adam", "mae", epochs=10,
+        group="holdout11", family="linear", seeds=(0, 1, 2),
+        note="a heteroscedastic regression (standardised), linear model, MAE, Adam",
+    ),
+    Task(
+        "checker6_mlp_rmsprop_b64", "checker6", (*MLP64, "dense:1:sigmoid"), "rmsprop",
+        "binary_crossentropy", epochs=30, batch_size=64, group="holdout11",
+        family="mlp_classif", seeds=(0, 1, 2),
+        note="a 3x3 checkerboard in two of six features (5 % of labels flipped), MLP, "
+        "RMSprop, batch 64",
+    ),
+    Task(
+        "hetero_mlp_sgdm_huber_b16", "hetero", (*MLP64, "dense:1:linear"), "sgd", "huber",
+        epochs=10, batch_size=16, optimizer_kwargs={"momentum": 0.9}, group="holdout11",
+        family="mlp_regression", seeds=(0, 1, 2),
+        note="the heteroscedastic regression, MLP, Huber, SGD momentum 0.9, batch 16",
+    ),
+    Task(
+        "checker6_bnmlp_sgdm", "checker6",
+        ("dense:64:linear", "batchnorm", "relu", "dense:64:linear", "batchnorm", "relu",
+         "dense:1:sigmoid"),
+        "sgd", "binary_crossentropy", epochs=30, optimizer_kwargs={"momentum": 0.9},
+        group="holdout11", family="bn_mlp", seeds=(0, 1, 2),
+        note="the checkerboard, MLP with BatchNorm, SGD momentum 0.9",
+    ),
+    Task(
+        "checker6_deep8_adamax", "checker6", (*(["dense:32:relu"] * 8), "dense:1:sigmoid"),
+        "adamax", "binary_crossentropy", epochs=30, group="holdout11",
+        family="deep_plain_mlp", seeds=(0, 1, 2),
+        note="the checkerboard, 8-layer plain ReLU MLP, Adamax",
+    ),
+    Task(
+        "blobcount_cnn_adam_b64", "blobcount",
+        ("conv:16:3:relu", "maxpool:2", "conv:32:3:relu", "flatten", "dense:3:softmax"),
+        "adam", "sparse_categorical_crossentropy", epochs=10, batch_size=64,
+        group="holdout11", family="cnn", seeds=(0, 1, 2),
+        note="one, two or three Gaussian blobs (the class) in noisy 12x12 images, small CNN, "
+        "Adam, batch 64",
+    ),
+    Task(
+        "blobcount_bncnn_sgd_b16", "blobcount",
+        ("conv:16:3:linear", "batchnorm", "relu", "maxpool:2", "conv:32:3:linear", "batchnorm",
+         "relu", "flatten", "dense:3:softmax"),
+        "sgd", "sparse_categorical_crossentropy", epochs=6, batch_size=16, group="holdout11",
+        family="bn_cnn", seeds=(0, 1, 2),
+        note="the blob images, CNN with BatchNorm, plain SGD, batch 16",
+    ),
+    Task(
+        "blobcount_xception_nadam", "blobcount",
+        ("conv:16:3:linear", "batchnorm", "relu", "xception:32", "flatten", "dense:3:softmax"),
+        "nadam", "sparse_categorical_crossentropy", epochs=10, group="holdout11",
+        family="residual_cnn", seeds=(0, 1, 2),
+        note="the blob images, one Xception-style residual block, Nadam",
+    ),
+    Task(
+        "peak_gru_sgdm", "peak", ("gru:32", "dense:4:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=10, optimizer_kwargs={"momentum": 0.9},
+        group="holdout11", family="rnn", seeds=(0, 1, 2),
+        note="which quarter of twenty numbers holds their maximum, GRU, SGD momentum 0.9",
+    ),
+    Task(
+        "tokvote_transformer_adamw", "tokvote",
+        ("embedding:10:16", "transformer:2:8:32", "gap1d", "dense:1:sigmoid"), "adamw",
+        "binary_crossentropy", epochs=10, optimizer_kwargs={"weight_decay": 0.05},
+        group="holdout11", family="attention", seeds=(0, 1, 2),
+        note="whether sixteen tokens' fixed votes sum above 0 (5 % of labels flipped), "
+        "transformer block, AdamW with weight decay 0.05",
+    ),
+    Task(
+        "tokvote_embconv_adagrad_b64", "tokvote",
+        ("embedding:10:16", "conv1d:32:3:relu", "gap1d", "dense:1:sigmoid"), "adagrad",
+        "binary_crossentropy", epochs=15, batch_size=64, group="holdout11",
+        family="embedding_text", seeds=(0, 1, 2),
+        note="the token votes, embedding + Conv1D + global average pooling, Adagrad, batch 64",
+    ),
+    Task(
+        "friedman3tiny_mlp_lion_b8", "friedman3_tiny", ("dense:32:relu", "dense:1:linear"), "lion",
+        "mse", epochs=15, batch_size=8, group="holdout11", family="tiny_tabular",
+        seeds=(0, 1, 2),
+        note="Friedman #3 (220 training samples, standardised), MLP, MSE, Lion, batch 8",
+    ),
+    Task(
+        "hetero_raw_mlp_adam", "hetero_raw", (*MLP64, "dense:1:linear"), "adam", "mse",
+        epochs=10, group="holdout11", family="unnormalised_inputs", seeds=(0, 1, 2),
+        note="the heteroscedastic regression with columns on scales from 0.01 to 100, MLP, "
+        "MSE, Adam",
+    ),
+    Task(
+        "peak_conv1d_sgdm_b128", "peak",
+        ("conv1d:16:3:relu", "conv1d:16:3:relu", "gap1d", "dense:4:softmax"), "sgd",
+        "sparse_categorical_crossentropy", epochs=30, batch_size=128,
+        optimizer_kwargs={"momentum": 0.9}, group="holdout11", family="conv1d",
+        seeds=(0, 1, 2),
+        note="where the maximum lies, two Conv1D layers, SGD momentum 0.9, batch 128",
+    ),
+    Task(
+        "checker6_lnmlp_sgd", "checker6",
+        ("dense:64:relu", "layernorm", "dense:64:relu", "layernorm", "dense:1:sigmoid"), "sgd",
+        "binary_crossentropy", epochs=30, group="holdout11", family="ln_mlp", seeds=(0, 1, 2),
+        note="the checkerboard, MLP with LayerNormalization, plain SGD",
+    ),
 )
 
 TASKS_BY_NAME = {task.name: task for task in TASKS}
@@ -2220,6 +2330,56 @@ def _tokencmp(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarra
     return x, np.where(rng.random(n) < 0.05, 1 - y, y)
 
 
+def _hetero(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Ten unit Gaussian features; y = a random linear map of the first six plus half the
+    product of the first two, plus Gaussian noise whose SD grows with |x_6| (0.2 + 0.5 |x_6|):
+    a heteroscedastic regression."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, 10))
+    y = x[:, :6] @ rng.normal(0, 1, 6) + 0.5 * x[:, 0] * x[:, 1]
+    return x, y + rng.normal(0, 1, n) * (0.2 + 0.5 * np.abs(x[:, 6]))
+
+
+def _checker6(n: int = 2500, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two features uniform in [-1.5, 1.5] and four unit Gaussian ones; the label is the
+    colour of the 3x3 checkerboard square the first two fall in, 5 % flipped."""
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.uniform(-1.5, 1.5, (n, 2)), rng.normal(0, 1, (n, 4))], axis=1)
+    y = (np.floor(x[:, 0] + 1.5) + np.floor(x[:, 1] + 1.5)).astype(int) % 2
+    return x, np.where(rng.random(n) < 0.05, 1 - y, y)
+
+
+def _blobcount(n: int = 2000, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """12x12 grey images in Gaussian noise (SD 0.5) holding one, two or three Gaussian blobs
+    (SD 1 pixel, height 1.5) at random places; the class is their number less one."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    rows, cols = np.mgrid[0:size, 0:size]
+    x = rng.normal(0, 0.5, (n, size, size))
+    for i, count in enumerate(y + 1):
+        for r, c in rng.uniform(1.5, size - 2.5, (count, 2)):
+            x[i] += 1.5 * np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / 2)
+    return x[..., None], y
+
+
+def _peak(n: int = 2000, length: int = 20, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Twenty unit Gaussian numbers; the class is the quarter (0-3) holding the largest."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(0, 1, (n, length))
+    return x[..., None], x.argmax(axis=1) // (length // 4)
+
+
+def _tokvote(n: int = 2000, length: int = 16, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Sixteen token ids (1-9), each id a fixed vote drawn from a unit Gaussian and centred
+    (so the classes balance); label 1 when a sequence's votes sum above 0, 5 % flipped."""
+    rng = np.random.default_rng(seed)
+    votes = rng.normal(0, 1, 9)
+    votes = np.concatenate([[0.0], votes - votes.mean()])
+    x = rng.integers(1, 10, (n, length))
+    y = (votes[x].sum(axis=1) > 0).astype(int)
+    return x, np.where(rng.random(n) < 0.05, 1 - y, y)
+
+
 def _raw_scales(n_features: int, lo: float, hi: float, seed: int) -> np.ndarray:
     """Column scales spread log-uniformly from ``lo`` to ``hi``, in a random column order."""
     return np.random.default_rng(seed).permutation(np.geomspace(lo, hi, n_features))
@@ -2433,6 +2593,21 @@ def load_data(name: str) -> Arrays:
         x, y, x_val, y_val = _split(*recipe(), 500)
     elif name == "signflip":
         x, y, x_val, y_val = _split(*_signflip(), 500)
+        y, y_val = _standardise_target(y, y_val)
+    elif name in ("hetero", "hetero_raw"):
+        x, y, x_val, y_val = _split(*_hetero(), 500)
+        y, y_val = _standardise_target(y, y_val)
+        if name == "hetero_raw":
+            scales = _raw_scales(x.shape[1], 0.01, 100.0, seed=11)
+            x, x_val = x * scales, x_val * scales
+    elif name in ("checker6", "blobcount", "peak", "tokvote"):
+        recipe = {"checker6": _checker6, "blobcount": _blobcount, "peak": _peak,
+                  "tokvote": _tokvote}[name]
+        x, y, x_val, y_val = _split(*recipe(), 500)
+    elif name == "friedman3_tiny":  # 300 rows: 220 to train on, 80 to validate
+        x, y = datasets.make_friedman3(n_samples=300, noise=0.1, random_state=11)
+        x, y, x_val, y_val = _split(x, y, 80)
+        x, x_val = _standardise(x, x_val)
         y, y_val = _standardise_target(y, y_val)
     elif name in ("rosen", "rosen_raw"):
         x, y, x_val, y_val = _split(*_rosen(), 500)
